@@ -1,0 +1,56 @@
+"""jaxlr: learning-rate schedules for JAX and optax.
+
+Every schedule is a jit-compilable pure function of the step count that plugs into any
+optax optimizer (``optax.adamw(learning_rate=jaxlr.warmup_cosine(...))``), and a JAX pytree
+whose numeric hyperparameters are leaves: sweep them with ``jax.vmap``, differentiate with
+``jax.grad``, change them without recompiling.
+"""
+
+from jaxlr._base import REGISTRY, Schedule
+from jaxlr.compose import per_epoch
+from jaxlr.decay import (
+    constant,
+    cosine_decay,
+    exponential_decay,
+    inverse_sqrt_decay,
+    inverse_time_decay,
+    linear,
+    multistep_decay,
+    piecewise_constant,
+    piecewise_linear,
+    polynomial,
+    step_decay,
+)
+from jaxlr.warmup import (
+    exponential_warmup,
+    linear_warmup,
+    warmup_cosine,
+    warmup_exponential,
+    warmup_linear,
+    warmup_then,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "REGISTRY",
+    "Schedule",
+    "constant",
+    "cosine_decay",
+    "exponential_decay",
+    "exponential_warmup",
+    "inverse_sqrt_decay",
+    "inverse_time_decay",
+    "linear",
+    "linear_warmup",
+    "multistep_decay",
+    "per_epoch",
+    "piecewise_constant",
+    "piecewise_linear",
+    "polynomial",
+    "step_decay",
+    "warmup_cosine",
+    "warmup_exponential",
+    "warmup_linear",
+    "warmup_then",
+]

@@ -1,0 +1,297 @@
+"""Warmup families: ramps to a peak, and warmup followed by a decay.
+
+The ``t < warmup_steps`` switch has the semantics of ``optax.join_schedules``: the decay
+sees ``t - warmup_steps`` and takes over at ``t >= warmup_steps``. Every branch is
+evaluated at every step (that is how ``jnp.where`` works under ``jit``), so each is kept
+finite, with finite gradients, where it is not selected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+from jaxlr._base import (
+    Scalar,
+    Schedule,
+    as_float,
+    check_choice,
+    check_less_equal,
+    check_nonnegative,
+    check_positive,
+    check_schedule,
+    linear_ramp,
+    schedule_class,
+    static_field,
+)
+from jaxlr.decay import cosine_value, exponential_value
+
+WARMUP_SHAPES = ("linear", "cosine", "1-sqrt", "exponential")
+
+
+def warmup_value(init: Scalar, peak: Scalar, t: jax.Array, length: Scalar, shape: str) -> jax.Array:
+    """The warmup from ``init`` to ``peak`` over ``length`` steps, in one of WARMUP_SHAPES.
+
+    With ``q = min(t, length) / length``: linear ``q``; cosine ``½(1 - cos πq)``; 1-sqrt
+    ``1 - sqrt(1 - q)`` (Hugging Face's warmup shapes); exponential
+    ``init * (peak / init) ** q`` (geometric, needs ``init > 0``).
+    """
+    if shape == "linear":
+        return linear_ramp(init, peak, t, length)
+    q = linear_ramp(0.0, 1.0, t, length)
+    if shape == "cosine":
+        frac = 0.5 * (1.0 - jnp.cos(jnp.pi * q))
+    elif shape == "1-sqrt":
+        frac = 1.0 - jnp.sqrt(jnp.maximum(1.0 - q, 1e-30))
+    else:
+        positive = peak > 0
+        ratio = jnp.where(positive, peak, init) / init
+        return init * ratio**q
+    return init + (peak - init) * frac
+
+
+@schedule_class
+class linear_warmup(Schedule):
+    """Linear ramp from ``init_value`` to ``peak_value`` over ``warmup_steps``, then hold.
+
+    Formula: ``lr(t) = init + (peak - init) * min(t, W) / W`` (``peak`` when ``W = 0``).
+
+    Matches Hugging Face ``get_constant_schedule_with_warmup`` (with ``init_value=0``) and
+    ``optax.linear_schedule(init_value, peak_value, warmup_steps)``.
+
+    Example:
+        >>> import jaxlr
+        >>> s = jaxlr.linear_warmup(1.0, warmup_steps=4)
+        >>> [float(s(t)) for t in (0, 1, 4, 9)]
+        [0.0, 0.25, 1.0, 1.0]
+    """
+
+    peak_value: Scalar
+    warmup_steps: Scalar
+    init_value: Scalar = 0.0
+
+    def _check(self) -> None:
+        check_nonnegative("peak_value", self.peak_value)
+        check_nonnegative("warmup_steps", self.warmup_steps)
+        check_nonnegative("init_value", self.init_value)
+
+    def _value(self, step: jax.Array) -> jax.Array:
+        return linear_ramp(self.init_value, self.peak_value, step, self.warmup_steps)
+
+
+@schedule_class
+class exponential_warmup(Schedule):
+    """Geometric ramp from ``init_value`` to ``peak_value`` over ``warmup_steps``, then hold.
+
+    Formula: ``lr(t) = init * (peak / init) ** (min(t, W) / W)``; both values must be > 0.
+
+    Example:
+        >>> import jaxlr
+        >>> s = jaxlr.exponential_warmup(1.0, warmup_steps=2, init_value=0.01)
+        >>> [round(float(s(t)), 4) for t in (0, 1, 2, 5)]
+        [0.01, 0.1, 1.0, 1.0]
+    """
+
+    peak_value: Scalar
+    warmup_steps: Scalar
+    init_value: Scalar
+
+    def _check(self) -> None:
+        check_positive("peak_value", self.peak_value)
+        check_nonnegative("warmup_steps", self.warmup_steps)
+        check_positive("init_value", self.init_value)
+
+    def _value(self, step: jax.Array) -> jax.Array:
+        return warmup_value(self.init_value, self.peak_value, step, self.warmup_steps, "exponential")
+
+
+@schedule_class
+class warmup_then(Schedule):
+    """Warmup from ``init_value`` to ``schedule(0)``, then ``schedule(t - warmup_steps)``.
+
+    Formula, with ``W = warmup_steps`` and ``q = t / W``::
+
+        lr(t) = warmup(init, schedule(0), q)     for t < W
+        lr(t) = schedule(t - W)                  for t >= W
+
+    ``shape`` is "linear", "cosine" (``½(1 - cos πq)``), "1-sqrt" (``1 - sqrt(1 - q)``) or
+    "exponential" (geometric; ``init_value`` must be > 0). Equal to
+    ``optax.join_schedules([linear_warmup(schedule(0), W, init_value), schedule], [W])``.
+    Keras' ``CosineDecay(initial, decay_steps, alpha, warmup_target=peak,
+    warmup_steps=W)`` is ``warmup_then(cosine_decay(peak, decay_steps, alpha * peak), W,
+    initial)``: Keras' ``decay_steps`` excludes the warmup.
+
+    Pass a jaxlr schedule to keep the result a pytree (passable to a jitted function); a
+    plain function also works when the schedule is closed over.
+
+    Example:
+        >>> import jaxlr
+        >>> s = jaxlr.warmup_then(jaxlr.cosine_decay(1.0, decay_steps=10), warmup_steps=5)
+        >>> [round(float(s(t)), 4) for t in (0, 1, 5, 10, 15)]
+        [0.0, 0.2, 1.0, 0.5, 0.0]
+    """
+
+    schedule: Schedule | Callable[[jax.Array], jax.Array]
+    warmup_steps: Scalar
+    init_value: Scalar = 0.0
+    shape: str = static_field("linear")
+
+    def _check(self) -> None:
+        check_schedule("schedule", self.schedule)
+        check_nonnegative("warmup_steps", self.warmup_steps)
+        check_choice("shape", self.shape, WARMUP_SHAPES)
+        if self.shape == "exponential":
+            check_positive("init_value", self.init_value)
+        else:
+            check_nonnegative("init_value", self.init_value)
+
+    def _value(self, step: jax.Array) -> jax.Array:
+        peak = self.schedule(jnp.zeros((), jnp.int32))
+        warmup = warmup_value(self.init_value, peak, step, self.warmup_steps, self.shape)
+        after = self.schedule(jnp.maximum(as_float(step) - self.warmup_steps, 0.0))
+        return jnp.where(as_float(step) < self.warmup_steps, warmup, after)
+
+
+def _decay_progress(t: jax.Array, warmup: Scalar, total: Scalar) -> jax.Array:
+    """Fraction of the decay phase done at ``t``: 0 at ``warmup``, 1 from ``total`` on."""
+    length = total - warmup
+    positive = length > 0
+    done = jnp.clip(as_float(t) - warmup, 0.0, jnp.where(positive, length, 1.0))
+    return jnp.where(positive, done / jnp.where(positive, length, 1.0), 1.0)
+
+
+def _check_warmup_total(warmup_steps: Scalar, total_steps: Scalar) -> None:
+    check_nonnegative("warmup_steps", warmup_steps)
+    check_positive("total_steps", total_steps)
+    check_less_equal("warmup_steps", warmup_steps, "total_steps", total_steps)
+
+
+@schedule_class
+class warmup_cosine(Schedule):
+    """Linear warmup to ``peak_value``, then cosine decay to ``end_value`` at ``total_steps``.
+
+    Formula, with ``W = warmup_steps``, ``T = total_steps``, ``p = clip(t - W, 0, T - W) / (T - W)``::
+
+        lr(t) = init + (peak - init) * t / W                               for t < W
+        lr(t) = end + (peak - end) * (½ (1 + cos(π p))) ** exponent        for t >= W
+
+    ``total_steps`` includes the warmup, as in ``optax.warmup_cosine_decay_schedule``
+    (whose ``decay_steps`` is jaxlr's ``total_steps``), which this matches. Hugging Face's
+    ``get_cosine_schedule_with_warmup`` agrees up to ``T`` but rises again after it (its
+    cosine is not clamped). Keras' ``CosineDecay`` counts ``decay_steps`` after the warmup:
+    see :func:`jaxlr.warmup_then`.
+
+    Example:
+        >>> import jaxlr
+        >>> s = jaxlr.warmup_cosine(1.0, warmup_steps=10, total_steps=110)
+        >>> [round(float(s(t)), 4) for t in (0, 5, 10, 60, 110, 500)]
+        [0.0, 0.5, 1.0, 0.5, 0.0, 0.0]
+    """
+
+    peak_value: Scalar
+    warmup_steps: Scalar
+    total_steps: Scalar
+    init_value: Scalar = 0.0
+    end_value: Scalar = 0.0
+    exponent: Scalar = 1.0
+
+    def _check(self) -> None:
+        check_nonnegative("peak_value", self.peak_value)
+        _check_warmup_total(self.warmup_steps, self.total_steps)
+        check_nonnegative("init_value", self.init_value)
+        check_nonnegative("end_value", self.end_value)
+        check_positive("exponent", self.exponent)
+
+    def _value(self, step: jax.Array) -> jax.Array:
+        warmup = linear_ramp(self.init_value, self.peak_value, step, self.warmup_steps)
+        progress = _decay_progress(step, self.warmup_steps, self.total_steps)
+        decay = cosine_value(self.peak_value, self.end_value, progress, self.exponent)
+        return jnp.where(as_float(step) < self.warmup_steps, warmup, decay)
+
+
+@schedule_class
+class warmup_linear(Schedule):
+    """Linear warmup to ``peak_value``, then linear decay to ``end_value`` at ``total_steps``.
+
+    Formula, with ``W = warmup_steps``, ``T = total_steps``::
+
+        lr(t) = init + (peak - init) * t / W                         for t < W
+        lr(t) = end + (peak - end) * max(0, (T - t) / (T - W))        for t >= W
+
+    Matches Hugging Face ``get_linear_schedule_with_warmup(num_warmup_steps=W,
+    num_training_steps=T)`` (with ``init_value = end_value = 0``), the recipe of most
+    fine-tuning scripts.
+
+    Example:
+        >>> import jaxlr
+        >>> s = jaxlr.warmup_linear(1.0, warmup_steps=10, total_steps=110)
+        >>> [round(float(s(t)), 4) for t in (0, 5, 10, 60, 110, 500)]
+        [0.0, 0.5, 1.0, 0.5, 0.0, 0.0]
+    """
+
+    peak_value: Scalar
+    warmup_steps: Scalar
+    total_steps: Scalar
+    init_value: Scalar = 0.0
+    end_value: Scalar = 0.0
+
+    def _check(self) -> None:
+        check_nonnegative("peak_value", self.peak_value)
+        _check_warmup_total(self.warmup_steps, self.total_steps)
+        check_nonnegative("init_value", self.init_value)
+        check_nonnegative("end_value", self.end_value)
+
+    def _value(self, step: jax.Array) -> jax.Array:
+        warmup = linear_ramp(self.init_value, self.peak_value, step, self.warmup_steps)
+        progress = _decay_progress(step, self.warmup_steps, self.total_steps)
+        decay = self.end_value + (self.peak_value - self.end_value) * (1.0 - progress)
+        return jnp.where(as_float(step) < self.warmup_steps, warmup, decay)
+
+
+@schedule_class
+class warmup_exponential(Schedule):
+    """Linear warmup to ``peak_value``, then exponential decay.
+
+    Formula, with ``W = warmup_steps`` and ``t' = t - W``::
+
+        lr(t) = init + (peak - init) * t / W                   for t < W
+        lr(t) = peak * decay_rate ** (t' / decay_steps)        for t >= W  (floored if staircase)
+
+    bounded by ``end_value`` as in :func:`jaxlr.exponential_decay`. Matches
+    ``optax.warmup_exponential_decay_schedule`` (its ``transition_steps`` is
+    ``decay_steps``).
+
+    Example:
+        >>> import jaxlr
+        >>> s = jaxlr.warmup_exponential(1.0, warmup_steps=10, decay_rate=0.5, decay_steps=10)
+        >>> [round(float(s(t)), 4) for t in (0, 5, 10, 20, 30)]
+        [0.0, 0.5, 1.0, 0.5, 0.25]
+    """
+
+    peak_value: Scalar
+    warmup_steps: Scalar
+    decay_rate: Scalar
+    decay_steps: Scalar = 1
+    init_value: Scalar = 0.0
+    staircase: bool = static_field(False)
+    end_value: Scalar | None = None
+
+    def _check(self) -> None:
+        check_nonnegative("peak_value", self.peak_value)
+        check_nonnegative("warmup_steps", self.warmup_steps)
+        check_positive("decay_rate", self.decay_rate)
+        check_positive("decay_steps", self.decay_steps)
+        check_nonnegative("init_value", self.init_value)
+        if self.end_value is not None:
+            check_nonnegative("end_value", self.end_value)
+
+    def _value(self, step: jax.Array) -> jax.Array:
+        t = as_float(step)
+        warmup = linear_ramp(self.init_value, self.peak_value, t, self.warmup_steps)
+        after = jnp.maximum(t - self.warmup_steps, 0.0)
+        decay = exponential_value(
+            self.peak_value, self.decay_rate, after, self.decay_steps, self.staircase, self.end_value
+        )
+        return jnp.where(t < self.warmup_steps, warmup, decay)
