@@ -15,6 +15,7 @@ from jaxlr._base import (
     Scalar,
     Schedule,
     as_float,
+    blend,
     ceil_div,
     check_increasing,
     check_nonnegative,
@@ -22,9 +23,11 @@ from jaxlr._base import (
     check_sequence,
     count_reached,
     floor_div,
+    linear_ramp,
     mod_steps,
-    safe_exp_pow,
-    safe_pow,
+    progress,
+    remaining,
+    scaled_power,
     schedule_class,
     static_field,
 )
@@ -34,9 +37,8 @@ from jaxlr._base import (
 
 
 def polynomial_value(init: Scalar, end: Scalar, t: jax.Array, length: Scalar, power: Scalar) -> jax.Array:
-    """``(init - end) * (1 - min(t, length) / length) ** power + end`` (optax's order)."""
-    frac = 1.0 - jnp.minimum(as_float(t), length) / length
-    return (init - end) * safe_pow(frac, power) + end
+    """``(init - end) * (1 - min(t, length) / length) ** power + end``."""
+    return blend(init, end, remaining(t, length), progress(t, length), power)
 
 
 def exponential_value(
@@ -44,16 +46,22 @@ def exponential_value(
 ) -> jax.Array:
     """``init * rate ** (t / length)``, floored exponent if staircase, bounded by ``end``."""
     exponent = floor_div(t, length) if staircase else as_float(t) / length
-    value = init * safe_exp_pow(rate, exponent)
+    value = scaled_power(init, rate, exponent)
     if end is not None:
         value = jnp.where(rate < 1, jnp.maximum(value, end), jnp.minimum(value, end))
     return value
 
 
-def cosine_value(init: Scalar, end: Scalar, progress: jax.Array, exponent: Scalar) -> jax.Array:
-    """``end + (init - end) * (½(1 + cos(π·progress))) ** exponent``."""
-    cosine = 0.5 * (1.0 + jnp.cos(jnp.pi * progress))
-    return end + (init - end) * safe_pow(cosine, exponent)
+def cosine_value(init: Scalar, end: Scalar, left: jax.Array, done: jax.Array, exponent: Scalar) -> jax.Array:
+    """``end + (init - end) * (½(1 + cos(π·done))) ** exponent``, ``left = 1 - done``.
+
+    ``½(1 + cos πp)`` is written ``sin²(π·left/2)`` and its complement ``sin²(π·done/2)``:
+    the same numbers without the cancellation of ``1 + cos`` near the end of the decay,
+    where float32 would keep three digits.
+    """
+    weight = jnp.sin(0.5 * jnp.pi * left) ** 2
+    complement = jnp.sin(0.5 * jnp.pi * done) ** 2
+    return blend(init, end, weight, complement, exponent)
 
 
 # ---------------------------------------------------------------------------------------
@@ -120,10 +128,19 @@ class polynomial(Schedule):
 
     def _value(self, step: jax.Array) -> jax.Array:
         t = jnp.maximum(as_float(step) - self.transition_begin, 0.0)
+        if not self.cycle:
+            return polynomial_value(self.init_value, self.end_value, t, self.transition_steps, self.power)
+        # Keras: the decay length grows to the first multiple of T at or past t', so the
+        # fraction left is (T * ceil(t'/T) - t') / (T * ceil(t'/T)). The numerator is taken
+        # from the exact position in the cycle: float32 steps lose it above 2**24.
         length = self.transition_steps
-        if self.cycle:
-            length = length * jnp.where(t == 0, 1.0, ceil_div(t, length))
-        return polynomial_value(self.init_value, self.end_value, t, length, self.power)
+        cycles = jnp.where(t == 0, 1.0, ceil_div(t, length))
+        position = mod_steps(step, length, self.transition_begin)
+        left = jnp.where((position == 0) & (t > 0), 0.0, length - position)
+        span = length * cycles
+        weight = jnp.where(t == 0, 1.0, left / span)
+        complement = jnp.where(t == 0, 0.0, (span - left) / span)
+        return blend(self.init_value, self.end_value, weight, complement, self.power)
 
 
 @schedule_class
@@ -188,7 +205,7 @@ class step_decay(Schedule):
         check_positive("gamma", self.gamma)
 
     def _value(self, step: jax.Array) -> jax.Array:
-        return self.init_value * safe_exp_pow(self.gamma, floor_div(step, self.step_size))
+        return scaled_power(self.init_value, self.gamma, floor_div(step, self.step_size))
 
 
 @schedule_class
@@ -221,7 +238,7 @@ class multistep_decay(Schedule):
         check_positive("gamma", self.gamma)
 
     def _value(self, step: jax.Array) -> jax.Array:
-        return self.init_value * safe_exp_pow(self.gamma, count_reached(self.milestones, step))
+        return scaled_power(self.init_value, self.gamma, count_reached(self.milestones, step))
 
 
 @schedule_class
@@ -309,8 +326,7 @@ class piecewise_linear(Schedule):
             return values[0]
         i = jnp.clip(count_reached(self.steps, step), 1, n - 1)
         x0, x1, y0, y1 = knots[i - 1], knots[i], values[i - 1], values[i]
-        frac = jnp.clip((as_float(step) - x0) / (x1 - x0), 0.0, 1.0)
-        return y0 + (y1 - y0) * frac
+        return linear_ramp(y0, y1, jnp.maximum(as_float(step) - x0, 0.0), x1 - x0)
 
 
 @schedule_class
@@ -475,8 +491,9 @@ class cosine_decay(Schedule):
     def _value(self, step: jax.Array) -> jax.Array:
         length = self.decay_steps
         if self.periodic:
-            t = mod_steps(step, 2 * length)
+            position = mod_steps(step, 2 * length)
+            left, done = (length - position) / length, position / length
         else:
-            t = jnp.minimum(as_float(step), length)
-        return cosine_value(self.init_value, self.end_value, t / length, self.exponent)
+            left, done = remaining(step, length), progress(step, length)
+        return cosine_value(self.init_value, self.end_value, left, done, self.exponent)
 

@@ -17,12 +17,15 @@ from jaxlr._base import (
     Scalar,
     Schedule,
     as_float,
+    blend,
     check_choice,
     check_less_equal,
     check_nonnegative,
     check_positive,
     check_schedule,
     linear_ramp,
+    progress,
+    remaining,
     schedule_class,
     static_field,
 )
@@ -40,16 +43,18 @@ def warmup_value(init: Scalar, peak: Scalar, t: jax.Array, length: Scalar, shape
     """
     if shape == "linear":
         return linear_ramp(init, peak, t, length)
-    q = linear_ramp(0.0, 1.0, t, length)
-    if shape == "cosine":
-        frac = 0.5 * (1.0 - jnp.cos(jnp.pi * q))
-    elif shape == "1-sqrt":
-        frac = 1.0 - jnp.sqrt(jnp.maximum(1.0 - q, 1e-30))
-    else:
+    q = progress(t, length)
+    if shape == "exponential":
         positive = peak > 0
         ratio = jnp.where(positive, peak, init) / init
         return init * ratio**q
-    return init + (peak - init) * frac
+    r = remaining(t, length)
+    if shape == "cosine":
+        # ½(1 - cos πq) and its complement, without cancellation at either end.
+        return blend(peak, init, jnp.sin(0.5 * jnp.pi * q) ** 2, jnp.sin(0.5 * jnp.pi * r) ** 2)
+    # 1 - sqrt(1 - q) = q / (1 + sqrt(r)), whose complement is exactly sqrt(r).
+    root = jnp.sqrt(r)
+    return blend(peak, init, q / (1.0 + root), root)
 
 
 @schedule_class
@@ -154,12 +159,10 @@ class warmup_then(Schedule):
         return jnp.where(as_float(step) < self.warmup_steps, warmup, after)
 
 
-def _decay_progress(t: jax.Array, warmup: Scalar, total: Scalar) -> jax.Array:
-    """Fraction of the decay phase done at ``t``: 0 at ``warmup``, 1 from ``total`` on."""
-    length = total - warmup
-    positive = length > 0
-    done = jnp.clip(as_float(t) - warmup, 0.0, jnp.where(positive, length, 1.0))
-    return jnp.where(positive, done / jnp.where(positive, length, 1.0), 1.0)
+def _decay_fractions(t: jax.Array, warmup: Scalar, total: Scalar) -> tuple[jax.Array, jax.Array]:
+    """Fractions of the decay phase left and done at ``t`` (1 and 0 at ``warmup``)."""
+    after = jnp.maximum(as_float(t) - warmup, 0.0)
+    return remaining(after, total - warmup), progress(after, total - warmup)
 
 
 def _check_warmup_total(warmup_steps: Scalar, total_steps: Scalar) -> None:
@@ -206,8 +209,8 @@ class warmup_cosine(Schedule):
 
     def _value(self, step: jax.Array) -> jax.Array:
         warmup = linear_ramp(self.init_value, self.peak_value, step, self.warmup_steps)
-        progress = _decay_progress(step, self.warmup_steps, self.total_steps)
-        decay = cosine_value(self.peak_value, self.end_value, progress, self.exponent)
+        left, done = _decay_fractions(step, self.warmup_steps, self.total_steps)
+        decay = cosine_value(self.peak_value, self.end_value, left, done, self.exponent)
         return jnp.where(as_float(step) < self.warmup_steps, warmup, decay)
 
 
@@ -245,8 +248,8 @@ class warmup_linear(Schedule):
 
     def _value(self, step: jax.Array) -> jax.Array:
         warmup = linear_ramp(self.init_value, self.peak_value, step, self.warmup_steps)
-        progress = _decay_progress(step, self.warmup_steps, self.total_steps)
-        decay = self.end_value + (self.peak_value - self.end_value) * (1.0 - progress)
+        left, done = _decay_fractions(step, self.warmup_steps, self.total_steps)
+        decay = blend(self.peak_value, self.end_value, left, done)
         return jnp.where(as_float(step) < self.warmup_steps, warmup, decay)
 
 

@@ -1,0 +1,227 @@
+"""Every public family, as hypothesis strategies of valid arguments and fixed examples.
+
+A spec is ``{"name": family, **arguments}``; an argument that is itself a spec (the inner
+schedule of a combinator) is built recursively. ``build`` makes the jaxlr schedule,
+``reference`` the float64 per-step reference of tests/reference.py from the same spec.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from hypothesis import strategies as st
+
+import jaxlr
+from tests import reference
+
+values = st.floats(1e-5, 10.0)
+small_values = st.floats(0.0, 1e-3)
+lengths = st.integers(1, 3000)
+begins = st.integers(0, 500)
+rates = st.floats(0.05, 0.999)
+growth_rates = st.floats(1.0001, 1.5)
+powers = st.floats(0.25, 4.0)
+
+
+@st.composite
+def increasing(draw, min_size=1, max_size=8, low=0, high=10_000):
+    points = draw(st.lists(st.integers(low, high), min_size=min_size, max_size=max_size, unique=True))
+    return sorted(points)
+
+
+@st.composite
+def warmup_total(draw):
+    total = draw(st.integers(1, 5000))
+    return draw(st.integers(0, total)), total
+
+
+@st.composite
+def _polynomial(draw):
+    return dict(name="polynomial", init_value=draw(values), end_value=draw(small_values),
+                transition_steps=draw(lengths), power=draw(powers), transition_begin=draw(begins),
+                cycle=draw(st.booleans()))
+
+
+@st.composite
+def _multistep(draw):
+    return dict(name="multistep_decay", init_value=draw(values), milestones=draw(increasing(0)),
+                gamma=draw(st.floats(0.05, 2.0)))
+
+
+@st.composite
+def _piecewise_constant(draw):
+    boundaries = draw(increasing(0))
+    vals = draw(st.lists(values, min_size=len(boundaries) + 1, max_size=len(boundaries) + 1))
+    return dict(name="piecewise_constant", boundaries=boundaries, values=vals, inclusive=draw(st.booleans()))
+
+
+@st.composite
+def _piecewise_linear(draw):
+    steps = draw(increasing(1))
+    vals = draw(st.lists(values, min_size=len(steps), max_size=len(steps)))
+    return dict(name="piecewise_linear", steps=steps, values=vals)
+
+
+@st.composite
+def _exponential(draw):
+    growth = draw(st.booleans())
+    rate = draw(growth_rates if growth else rates)
+    end = draw(st.none() | (st.floats(1.0, 100.0) if growth else small_values))
+    return dict(name="exponential_decay", init_value=draw(values), decay_rate=rate, decay_steps=draw(lengths),
+                staircase=draw(st.booleans()), transition_begin=draw(begins), end_value=end)
+
+
+@st.composite
+def _inverse_sqrt(draw):
+    return dict(name="inverse_sqrt_decay", init_value=draw(values), warmup_steps=draw(st.integers(0, 3000)),
+                timescale=draw(st.none() | lengths))
+
+
+@st.composite
+def _cosine(draw):
+    return dict(name="cosine_decay", init_value=draw(values), decay_steps=draw(lengths),
+                end_value=draw(small_values), exponent=draw(powers), periodic=draw(st.booleans()))
+
+
+@st.composite
+def _warmup_cosine(draw):
+    warmup, total = draw(warmup_total())
+    return dict(name="warmup_cosine", peak_value=draw(values), warmup_steps=warmup, total_steps=total,
+                init_value=draw(small_values), end_value=draw(small_values), exponent=draw(powers))
+
+
+@st.composite
+def _warmup_linear(draw):
+    warmup, total = draw(warmup_total())
+    return dict(name="warmup_linear", peak_value=draw(values), warmup_steps=warmup, total_steps=total,
+                init_value=draw(small_values), end_value=draw(small_values))
+
+
+@st.composite
+def _warmup_exponential(draw):
+    return dict(name="warmup_exponential", peak_value=draw(values), warmup_steps=draw(st.integers(0, 3000)),
+                decay_rate=draw(rates), decay_steps=draw(lengths), init_value=draw(small_values),
+                staircase=draw(st.booleans()), end_value=draw(st.none() | small_values))
+
+
+@st.composite
+def _warmup_then(draw):
+    shape = draw(st.sampled_from(["linear", "cosine", "1-sqrt", "exponential"]))
+    init = draw(st.floats(1e-6, 1e-3)) if shape == "exponential" else draw(small_values)
+    return dict(name="warmup_then", schedule=draw(st.one_of(*LEAF_STRATEGIES)),
+                warmup_steps=draw(st.integers(0, 3000)), init_value=init, shape=shape)
+
+
+@st.composite
+def _per_epoch(draw):
+    return dict(name="per_epoch", schedule=draw(st.one_of(*LEAF_STRATEGIES)),
+                steps_per_epoch=draw(st.integers(1, 500)), staircase=draw(st.booleans()))
+
+
+def _simple(name, **fields):
+    return st.fixed_dictionaries({"name": st.just(name), **fields})
+
+
+LEAF_STRATEGIES = [
+    _simple("constant", value=values),
+    _polynomial(),
+    _simple("linear", init_value=values, end_value=values, transition_steps=lengths, transition_begin=begins),
+    _simple("step_decay", init_value=values, step_size=lengths, gamma=st.floats(0.05, 2.0)),
+    _multistep(),
+    _piecewise_constant(),
+    _piecewise_linear(),
+    _exponential(),
+    _simple("inverse_time_decay", init_value=values, decay_rate=st.floats(0.01, 10.0), decay_steps=lengths,
+            staircase=st.booleans()),
+    _inverse_sqrt(),
+    _cosine(),
+    _simple("linear_warmup", peak_value=values, warmup_steps=st.integers(0, 3000), init_value=small_values),
+    _simple("exponential_warmup", peak_value=values, warmup_steps=st.integers(0, 3000),
+            init_value=st.floats(1e-6, 1e-3)),
+    _warmup_cosine(),
+    _warmup_linear(),
+    _warmup_exponential(),
+]
+ALL_STRATEGIES = [*LEAF_STRATEGIES, _warmup_then(), _per_epoch()]
+specs = st.one_of(*ALL_STRATEGIES)
+"""A valid spec of any family."""
+
+def build(spec):
+    """The jaxlr schedule of a spec."""
+    kwargs = {k: build(v) if isinstance(v, dict) else v for k, v in spec.items() if k != "name"}
+    return getattr(jaxlr, spec["name"])(**kwargs)
+
+
+def reference_of(spec):
+    """The float64 reference ``t -> value`` of a spec."""
+    kwargs = {k: reference_of(v) if isinstance(v, dict) else v for k, v in spec.items() if k != "name"}
+    fn = getattr(reference, spec["name"])
+    return lambda t: fn(t, **kwargs)
+
+
+# Fixed, representative examples: every family, every numeric argument non-trivial.
+EXAMPLES = {
+    "constant": dict(value=0.3),
+    "polynomial": dict(init_value=1.0, end_value=0.01, transition_steps=100, power=2.0, transition_begin=10),
+    "polynomial_cycle": dict(init_value=1.0, end_value=0.01, transition_steps=100, power=0.5, cycle=True),
+    "linear": dict(init_value=0.1, end_value=0.9, transition_steps=50, transition_begin=5),
+    "step_decay": dict(init_value=0.5, step_size=30, gamma=0.5),
+    "multistep_decay": dict(init_value=0.5, milestones=[10, 40, 90], gamma=0.3),
+    "piecewise_constant": dict(boundaries=[10, 40, 90], values=[0.4, 0.3, 0.2, 0.1]),
+    "piecewise_constant_inclusive": dict(boundaries=[10, 40], values=[0.4, 0.3, 0.2], inclusive=True),
+    "piecewise_linear": dict(steps=[5, 20, 80], values=[0.0, 1.0, 0.1]),
+    "exponential_decay": dict(init_value=1.0, decay_rate=0.9, decay_steps=7, transition_begin=3,
+                              end_value=0.2),
+    "exponential_decay_growth": dict(init_value=1e-6, decay_rate=1.5, decay_steps=2),
+    "exponential_decay_staircase": dict(init_value=1.0, decay_rate=0.5, decay_steps=10, staircase=True),
+    "inverse_time_decay": dict(init_value=1.0, decay_rate=0.5, decay_steps=10),
+    "inverse_sqrt_decay": dict(init_value=1.0, warmup_steps=20, timescale=30),
+    "cosine_decay": dict(init_value=1.0, decay_steps=100, end_value=0.1, exponent=1.5),
+    "cosine_decay_periodic": dict(init_value=1.0, decay_steps=100, end_value=0.1, periodic=True),
+    "linear_warmup": dict(peak_value=1.0, warmup_steps=20, init_value=0.1),
+    "exponential_warmup": dict(peak_value=1.0, warmup_steps=20, init_value=1e-3),
+    "warmup_cosine": dict(peak_value=1.0, warmup_steps=20, total_steps=120, init_value=0.1, end_value=0.05,
+                          exponent=2.0),
+    "warmup_linear": dict(peak_value=1.0, warmup_steps=20, total_steps=120, init_value=0.1, end_value=0.05),
+    "warmup_exponential": dict(peak_value=1.0, warmup_steps=20, decay_rate=0.5, decay_steps=25,
+                               init_value=0.1, end_value=0.05),
+    "warmup_then": dict(schedule={"name": "cosine_decay", "init_value": 1.0, "decay_steps": 100},
+                        warmup_steps=20, init_value=0.1, shape="cosine"),
+    "warmup_then_exponential": dict(schedule={"name": "step_decay", "init_value": 1.0, "step_size": 30},
+                                    warmup_steps=20, init_value=1e-3, shape="exponential"),
+    "per_epoch": dict(schedule={"name": "multistep_decay", "init_value": 1.0, "milestones": [2, 5]},
+                      steps_per_epoch=10),
+}
+
+
+def example_spec(key):
+    family = key if hasattr(jaxlr, key) else key.rsplit("_", 1)[0]
+    return {"name": family, **EXAMPLES[key]}
+
+
+def numeric_fields(spec):
+    """Names of the numeric (leaf) arguments of a spec, nested ones excluded."""
+    cls = getattr(jaxlr, spec["name"])
+    static = {f.name for f in dataclasses.fields(cls) if f.metadata.get("static")}
+    return [k for k, v in spec.items()
+            if k != "name" and k not in static and v is not None and not isinstance(v, dict)]
+
+
+def probe_steps(spec, extra=()):
+    """Steps worth checking: 0, every number in the spec and its neighbours, far past the end."""
+    points = {0, 1, 2**31 - 1, 2**24 + 1, *extra}
+    for v in spec.values():
+        if isinstance(v, dict):
+            points |= set(probe_steps(v))
+        elif not isinstance(v, str | bool) and v is not None:
+            for x in np.ravel(v):
+                if float(x).is_integer() and 0 <= x < 2**31 - 2:
+                    points |= {int(x) - 1, int(x), int(x) + 1}
+    return sorted(p for p in points if p >= 0)
+
+
+def family_without(spec, field):
+    """The family of a spec and its other arguments built, to vary ``field`` alone."""
+    kwargs = {k: build(v) if isinstance(v, dict) else v for k, v in spec.items() if k not in ("name", field)}
+    return getattr(jaxlr, spec["name"]), kwargs
