@@ -109,7 +109,13 @@ class Schedule:
         b, tree_b = jax.tree_util.tree_flatten(other)
         return tree_a == tree_b and all(_same(x, y) for x, y in zip(a, b, strict=True))
 
-    __hash__ = None  # type: ignore[assignment]
+    def __hash__(self) -> int:
+        # Consistent with __eq__, so that `jax.jit(schedule)` (which hashes the function)
+        # works and equal schedules share a compiled program.
+        leaves, tree = jax.tree_util.tree_flatten(self)
+        if not is_concrete(leaves):
+            return id(self)
+        return hash((tree, tuple(np.asarray(x).tobytes() for x in leaves)))
 
 
 def float_dtype() -> jnp.dtype:

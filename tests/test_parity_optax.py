@@ -1,0 +1,84 @@
+"""Parity with optax's own schedules, and composition with optax.join_schedules."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jaxlr
+from tests.peers import assert_parity, optax_lrs
+
+N = 3000
+STEPS = jnp.arange(N)
+
+
+@pytest.mark.parametrize(
+    ("init", "end", "steps", "begin"), [(0.1, 0.0, 1000, 0), (0.0, 0.1, 100, 50), (0.1, 0.01, 1, 3)]
+)
+def test_linear_schedule(init, end, steps, begin):
+    theirs = optax_lrs(optax.linear_schedule(init, end, steps, begin), N)
+    assert_parity(jaxlr.linear(init, end, steps, begin)(STEPS), theirs)
+
+
+@pytest.mark.parametrize(("power", "steps", "begin"), [(2.0, 1000, 0), (0.5, 2000, 100), (3.0, 10, 5)])
+def test_polynomial_schedule(power, steps, begin):
+    theirs = optax_lrs(optax.polynomial_schedule(0.1, 1e-3, power, steps, begin), N)
+    assert_parity(jaxlr.polynomial(0.1, 1e-3, steps, power, begin)(STEPS), theirs)
+
+
+@pytest.mark.parametrize(
+    ("steps", "rate", "begin", "staircase", "end"),
+    [(100, 0.5, 0, False, None), (10, 0.9, 20, True, 1e-3), (1, 0.999, 0, False, None), (50, 1.5, 0, False, 10.0)],
+)
+def test_exponential_decay(steps, rate, begin, staircase, end):
+    theirs = optax_lrs(optax.exponential_decay(0.1, steps, rate, begin, staircase, end), N)
+    ours = jaxlr.exponential_decay(0.1, rate, steps, staircase, begin, end)(STEPS)
+    assert_parity(ours, theirs)
+
+
+@pytest.mark.parametrize(("steps", "alpha", "exponent"), [(1000, 0.0, 1.0), (2000, 0.1, 2.0), (500, 0.01, 0.5)])
+def test_cosine_decay_schedule(steps, alpha, exponent):
+    theirs = optax_lrs(optax.cosine_decay_schedule(0.1, steps, alpha, exponent), N)
+    assert_parity(jaxlr.cosine_decay(0.1, steps, alpha * 0.1, exponent)(STEPS), theirs)
+
+
+@pytest.mark.parametrize(("init", "warmup", "total", "end"), [(0.0, 100, 1000, 0.0), (1e-4, 500, 3000, 1e-5)])
+def test_warmup_cosine_decay_schedule(init, warmup, total, end):
+    theirs = optax_lrs(optax.warmup_cosine_decay_schedule(init, 0.1, warmup, total, end), N)
+    assert_parity(jaxlr.warmup_cosine(0.1, warmup, total, init, end)(STEPS), theirs)
+
+
+@pytest.mark.parametrize(("warmup", "steps", "rate", "staircase"), [(100, 200, 0.5, False), (10, 7, 0.9, True)])
+def test_warmup_exponential_decay_schedule(warmup, steps, rate, staircase):
+    theirs = optax_lrs(optax.warmup_exponential_decay_schedule(0.0, 0.1, warmup, steps, rate, staircase=staircase), N)
+    ours = jaxlr.warmup_exponential(0.1, warmup, rate, steps, staircase=staircase)(STEPS)
+    assert_parity(ours, theirs)
+
+
+def test_piecewise_linear_matches_optax_interpolation_of_scales():
+    theirs = optax_lrs(optax.piecewise_interpolate_schedule("linear", 0.1, {100: 2.0, 500: 0.25, 2000: 0.1}), N)
+    ours = jaxlr.piecewise_linear([0, 100, 500, 2000], [0.1, 0.2, 0.05, 0.005])(STEPS)
+    assert_parity(ours, theirs)
+
+
+def test_piecewise_constant_matches_optax_scales():
+    theirs = optax_lrs(optax.piecewise_constant_schedule(0.1, {100: 0.5, 1000: 0.1}), N)
+    assert_parity(jaxlr.piecewise_constant([100, 1000], [0.1, 0.05, 0.005])(STEPS), theirs)
+
+
+@pytest.mark.parametrize("shape", ["linear"])
+def test_warmup_then_equals_optax_join_schedules(shape):
+    decay = jaxlr.cosine_decay(0.1, 1000, end_value=1e-3)
+    joined = optax.join_schedules([jaxlr.linear_warmup(0.1, 200), decay], [200])
+    assert_parity(jaxlr.warmup_then(decay, 200, shape=shape)(STEPS), optax_lrs(joined, N))
+
+
+def test_jaxlr_schedules_compose_inside_optax_join_schedules():
+    joined = optax.join_schedules(
+        [jaxlr.linear_warmup(1e-3, 100), jaxlr.cosine_decay(1e-3, 900), jaxlr.constant(1e-5)], [100, 1000]
+    )
+    values = np.asarray(joined(STEPS))
+    assert values[0] == 0 and values[100] == pytest.approx(1e-3) and values[1000] == pytest.approx(1e-5)
+    assert_parity(values[:1000], jaxlr.warmup_cosine(1e-3, 100, 1000)(STEPS[:1000]))

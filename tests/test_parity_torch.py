@@ -1,0 +1,75 @@
+"""Parity with torch.optim.lr_scheduler (CPU), every step of the first few thousand."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import pytest
+
+import jaxlr
+from tests.peers import assert_parity, require, torch_lrs
+
+N = 3000
+
+
+def ours(schedule, n=N):
+    return schedule(jnp.arange(n))
+
+
+@pytest.mark.parametrize(("step_size", "gamma"), [(30, 0.1), (7, 0.5), (1000, 0.9), (1, 0.999)])
+def test_step_lr(step_size, gamma):
+    torch = require("torch")
+    theirs = torch_lrs(lambda o: torch.optim.lr_scheduler.StepLR(o, step_size, gamma), N, 0.1)
+    assert_parity(ours(jaxlr.step_decay(0.1, step_size, gamma)), theirs)
+
+
+@pytest.mark.parametrize(("milestones", "gamma"), [([30, 80], 0.1), ([1, 2, 3, 1000, 2999], 0.5), ([0, 500], 0.3)])
+def test_multistep_lr(milestones, gamma):
+    torch = require("torch")
+    theirs = torch_lrs(lambda o: torch.optim.lr_scheduler.MultiStepLR(o, milestones, gamma), N, 0.05)
+    assert_parity(ours(jaxlr.multistep_decay(0.05, milestones, gamma)), theirs)
+
+
+@pytest.mark.parametrize("gamma", [0.99, 0.999, 0.9999])
+def test_exponential_lr(gamma):
+    torch = require("torch")
+    theirs = torch_lrs(lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma), N, 0.1)
+    assert_parity(ours(jaxlr.exponential_decay(0.1, gamma)), theirs)
+
+
+@pytest.mark.parametrize(("total_iters", "power"), [(100, 1.0), (1000, 2.0), (2500, 0.5)])
+def test_polynomial_lr(total_iters, power):
+    torch = require("torch")
+    theirs = torch_lrs(lambda o: torch.optim.lr_scheduler.PolynomialLR(o, total_iters, power), N, 0.1)
+    assert_parity(ours(jaxlr.polynomial(0.1, 0.0, total_iters, power)), theirs)
+
+
+@pytest.mark.parametrize(("t_max", "eta_min"), [(100, 0.0), (1000, 1e-4), (700, 0.01)])
+def test_cosine_annealing_lr_is_periodic_cosine(t_max, eta_min):
+    torch = require("torch")
+    theirs = torch_lrs(lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, t_max, eta_min), N, 0.1)
+    # torch's recursive form accumulates float64 error near its minima: compare at 1e-7 of the peak
+    assert_parity(ours(jaxlr.cosine_decay(0.1, t_max, end_value=eta_min, periodic=True)), theirs)
+
+
+@pytest.mark.parametrize(("start", "end", "total"), [(1 / 3, 1.0, 5), (1.0, 0.1, 2000), (0.01, 1.0, 300)])
+def test_linear_lr(start, end, total):
+    torch = require("torch")
+    theirs = torch_lrs(lambda o: torch.optim.lr_scheduler.LinearLR(o, start, end, total), N, 0.1)
+    assert_parity(ours(jaxlr.linear(0.1 * start, 0.1 * end, total)), theirs)
+
+
+@pytest.mark.parametrize(("factor", "total"), [(1 / 3, 5), (0.5, 1000)])
+def test_constant_lr_is_piecewise_constant(factor, total):
+    torch = require("torch")
+    theirs = torch_lrs(lambda o: torch.optim.lr_scheduler.ConstantLR(o, factor, total), N, 0.1)
+    assert_parity(ours(jaxlr.piecewise_constant([total], [0.1 * factor, 0.1])), theirs)
+
+
+def test_step_lr_stepped_per_epoch():
+    torch = require("torch")
+    steps_per_epoch, epochs = 37, 60
+    # torch: scheduler.step() once per epoch; the lr of update t is that of epoch t // 37
+    per_epoch = torch_lrs(lambda o: torch.optim.lr_scheduler.StepLR(o, 20, 0.1), epochs, 0.1)
+    theirs = per_epoch.repeat(steps_per_epoch)
+    schedule = jaxlr.per_epoch(jaxlr.step_decay(0.1, 20, 0.1), steps_per_epoch)
+    assert_parity(ours(schedule, epochs * steps_per_epoch), theirs)

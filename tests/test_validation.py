@@ -1,0 +1,92 @@
+"""Bad arguments fail at construction with a ValueError naming the argument and the rule."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+import jaxlr
+
+INNER = jaxlr.constant(0.1)
+
+CASES = [
+    # (builder, kwargs, the text the message must contain)
+    (jaxlr.constant, dict(value=-0.1), "value must be >= 0, got -0.1"),
+    (jaxlr.constant, dict(value=float("nan")), "value must be finite, got nan"),
+    (jaxlr.constant, dict(value=float("inf")), "value must be finite"),
+    (jaxlr.constant, dict(value="0.1"), "value must be a number, got '0.1'"),
+    (jaxlr.constant, dict(value=True), "value must be a number"),
+    (jaxlr.linear, dict(init_value=1.0, end_value=0.0, transition_steps=0), "transition_steps must be > 0, got 0"),
+    (jaxlr.linear, dict(init_value=1.0, end_value=0.0, transition_steps=10, transition_begin=-1),
+     "transition_begin must be >= 0, got -1"),
+    (jaxlr.linear, dict(init_value=-1.0, end_value=0.0, transition_steps=10), "init_value must be >= 0"),
+    (jaxlr.polynomial, dict(init_value=1.0, end_value=0.0, transition_steps=-5), "transition_steps must be > 0"),
+    (jaxlr.polynomial, dict(init_value=1.0, end_value=0.0, transition_steps=5, power=0.0), "power must be > 0"),
+    (jaxlr.polynomial, dict(init_value=1.0, end_value=-0.1, transition_steps=5), "end_value must be >= 0"),
+    (jaxlr.step_decay, dict(init_value=1.0, step_size=0), "step_size must be > 0, got 0"),
+    (jaxlr.step_decay, dict(init_value=1.0, step_size=10, gamma=0.0), "gamma must be > 0, got 0.0"),
+    (jaxlr.step_decay, dict(init_value=1.0, step_size=10, gamma=-0.5), "gamma must be > 0"),
+    (jaxlr.multistep_decay, dict(init_value=1.0, milestones=[30, 10]),
+     "milestones must be strictly increasing, got [30, 10] (unsorted at index 1)"),
+    (jaxlr.multistep_decay, dict(init_value=1.0, milestones=[10, 10, 20]),
+     "milestones must be strictly increasing, got [10, 10, 20] (duplicate at index 1)"),
+    (jaxlr.multistep_decay, dict(init_value=1.0, milestones=[-1, 10]), "milestones must be >= 0"),
+    (jaxlr.multistep_decay, dict(init_value=1.0, milestones=10), "milestones must be a list of numbers"),
+    (jaxlr.multistep_decay, dict(init_value=1.0, milestones=[10, "20"]), "milestones must be a list of numbers"),
+    (jaxlr.piecewise_constant, dict(boundaries=[10, 5], values=[1.0, 0.5, 0.1]),
+     "boundaries must be strictly increasing"),
+    (jaxlr.piecewise_constant, dict(boundaries=[10, 20], values=[1.0, 0.5]),
+     "values must have one more entry than boundaries, got 2 values for 2 boundaries"),
+    (jaxlr.piecewise_constant, dict(boundaries=[10], values=[1.0, -0.5]), "values must be >= 0"),
+    (jaxlr.piecewise_linear, dict(steps=[0, 10], values=[1.0]),
+     "steps and values must have the same length, got 2 and 1"),
+    (jaxlr.piecewise_linear, dict(steps=[], values=[]), "steps must have at least 1 entries, got 0"),
+    (jaxlr.piecewise_linear, dict(steps=[0, 10, 10], values=[1.0, 0.5, 0.1]), "duplicate at index 2"),
+    (jaxlr.exponential_decay, dict(init_value=1.0, decay_rate=0.0), "decay_rate must be > 0, got 0.0"),
+    (jaxlr.exponential_decay, dict(init_value=1.0, decay_rate=-0.9), "decay_rate must be > 0"),
+    (jaxlr.exponential_decay, dict(init_value=1.0, decay_rate=0.9, decay_steps=0), "decay_steps must be > 0"),
+    (jaxlr.exponential_decay, dict(init_value=1.0, decay_rate=0.9, end_value=-1.0), "end_value must be >= 0"),
+    (jaxlr.inverse_time_decay, dict(init_value=1.0, decay_rate=0.0), "decay_rate must be > 0"),
+    (jaxlr.inverse_time_decay, dict(init_value=1.0, decay_rate=0.5, decay_steps=-3), "decay_steps must be > 0"),
+    (jaxlr.inverse_sqrt_decay, dict(init_value=1.0, warmup_steps=-1), "warmup_steps must be >= 0"),
+    (jaxlr.inverse_sqrt_decay, dict(init_value=1.0, timescale=0), "timescale must be > 0"),
+    (jaxlr.cosine_decay, dict(init_value=1.0, decay_steps=0), "decay_steps must be > 0, got 0"),
+    (jaxlr.cosine_decay, dict(init_value=1.0, decay_steps=10, exponent=0.0), "exponent must be > 0"),
+    (jaxlr.linear_warmup, dict(peak_value=1.0, warmup_steps=-10), "warmup_steps must be >= 0, got -10"),
+    (jaxlr.exponential_warmup, dict(peak_value=1.0, warmup_steps=10, init_value=0.0), "init_value must be > 0"),
+    (jaxlr.warmup_then, dict(schedule=0.1, warmup_steps=10), "schedule must be a schedule"),
+    (jaxlr.warmup_then, dict(schedule=INNER, warmup_steps=10, shape="quadratic"),
+     "shape must be one of 'linear', 'cosine', '1-sqrt', 'exponential', got 'quadratic'"),
+    (jaxlr.warmup_then, dict(schedule=INNER, warmup_steps=10, shape="exponential"), "init_value must be > 0"),
+    (jaxlr.warmup_cosine, dict(peak_value=1.0, warmup_steps=200, total_steps=100),
+     "warmup_steps must be <= total_steps, got warmup_steps=200 and total_steps=100"),
+    (jaxlr.warmup_cosine, dict(peak_value=1.0, warmup_steps=0, total_steps=0), "total_steps must be > 0"),
+    (jaxlr.warmup_linear, dict(peak_value=1.0, warmup_steps=101, total_steps=100), "warmup_steps must be <="),
+    (jaxlr.warmup_exponential, dict(peak_value=1.0, warmup_steps=10, decay_rate=0.0), "decay_rate must be > 0"),
+    (jaxlr.per_epoch, dict(schedule=INNER, steps_per_epoch=0), "steps_per_epoch must be > 0, got 0"),
+]
+
+
+@pytest.mark.parametrize(("builder", "kwargs", "message"), CASES, ids=[f"{b.__name__}-{m[:30]}" for b, _, m in CASES])
+def test_bad_argument_raises_value_error_naming_it(builder, kwargs, message):
+    with pytest.raises(ValueError) as info:
+        builder(**kwargs)
+    assert message in str(info.value)
+
+
+def test_every_family_has_a_bad_argument_case():
+    tested = {b.__name__ for b, _, _ in CASES}
+    assert set(jaxlr.REGISTRY) - tested == set()
+
+
+def test_concrete_array_arguments_are_checked_elementwise():
+    with pytest.raises(ValueError, match="init_value must be >= 0"):
+        jaxlr.cosine_decay(jnp.array([0.1, -0.1]), 10)
+
+
+def test_traced_arguments_are_not_checked_and_do_not_fail():
+    # Under jit/vmap/grad a value is not known at construction: no check, no error.
+    out = jax.vmap(lambda d: jaxlr.cosine_decay(1.0, d)(5))(jnp.array([10.0, 20.0]))
+    assert out.shape == (2,)
+    assert jax.jit(lambda w: jaxlr.warmup_cosine(1.0, w, 100)(3))(10) == pytest.approx(0.3)
