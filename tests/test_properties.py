@@ -242,3 +242,14 @@ def test_new_peak_value_in_an_optax_train_step_does_not_recompile():
     assert len(traces) == 1
     assert float(lr_b) == pytest.approx(float(jaxlr.warmup_cosine(3e-3, 20, 200)(50)), rel=1e-6)
     assert float(lr_a) != float(lr_b)
+
+
+@pytest.mark.parametrize("key", ["warmup_cosine", "exponential_decay", "polynomial_cycle", "piecewise_linear"])
+def test_x64_mode_computes_in_float64(key):
+    spec = example_spec(key)
+    ref = reference_of(spec)
+    steps = list(range(300)) + probe_steps(spec)
+    with jax.enable_x64(True):
+        got = build(spec)(jnp.asarray(steps, dtype=jnp.int64))
+        assert got.dtype == jnp.float64
+    np.testing.assert_allclose(np.asarray(got), [ref(t) for t in steps], rtol=1e-10, atol=1e-15)
