@@ -37,6 +37,8 @@ def static_field(default: Any = dataclasses.MISSING) -> Any:
 def schedule_class(cls: _S) -> _S:
     """Makes ``cls`` a frozen dataclass pytree and registers it under its name.
 
+    A private base (name starting with ``_``) is not registered as a public family.
+
     Fields declared with :func:`static_field` become pytree metadata; every other field is
     a leaf. Sequences given for a leaf field are stored as one array, so a schedule with
     10,000 boundaries has one leaf, not 10,000.
@@ -46,7 +48,8 @@ def schedule_class(cls: _S) -> _S:
     data = [f.name for f in fields if not f.metadata.get("static")]
     meta = [f.name for f in fields if f.metadata.get("static")]
     jax.tree_util.register_dataclass(cls, data_fields=data, meta_fields=meta)
-    REGISTRY[cls.__name__] = cls
+    if not cls.__name__.startswith("_"):
+        REGISTRY[cls.__name__] = cls
     return cls
 
 

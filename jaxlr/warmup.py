@@ -159,20 +159,40 @@ class warmup_then(Schedule):
         return jnp.where(as_float(step) < self.warmup_steps, warmup, after)
 
 
-def _decay_fractions(t: jax.Array, warmup: Scalar, total: Scalar) -> tuple[jax.Array, jax.Array]:
-    """Fractions of the decay phase left and done at ``t`` (1 and 0 at ``warmup``)."""
-    after = jnp.maximum(as_float(t) - warmup, 0.0)
-    return remaining(after, total - warmup), progress(after, total - warmup)
+@schedule_class
+class _warmup_decay(Schedule):
+    """Linear warmup from ``init_value`` to ``peak_value`` over ``warmup_steps``, then a
+    decay from ``peak_value`` to ``end_value`` at ``total_steps`` (which includes the
+    warmup); subclasses give the decay's shape."""
 
+    peak_value: Scalar
+    warmup_steps: Scalar
+    total_steps: Scalar
+    init_value: Scalar = 0.0
+    end_value: Scalar = 0.0
 
-def _check_warmup_total(warmup_steps: Scalar, total_steps: Scalar) -> None:
-    check_nonnegative("warmup_steps", warmup_steps)
-    check_positive("total_steps", total_steps)
-    check_less_equal("warmup_steps", warmup_steps, "total_steps", total_steps)
+    def _check(self) -> None:
+        check_nonnegative("peak_value", self.peak_value)
+        check_nonnegative("warmup_steps", self.warmup_steps)
+        check_positive("total_steps", self.total_steps)
+        check_less_equal("warmup_steps", self.warmup_steps, "total_steps", self.total_steps)
+        check_nonnegative("init_value", self.init_value)
+        check_nonnegative("end_value", self.end_value)
+
+    def _decay(self, left: jax.Array, done: jax.Array) -> jax.Array:
+        """The decay, given the fractions of it left and done (1 and 0 at the warmup's end)."""
+        raise NotImplementedError
+
+    def _value(self, step: jax.Array) -> jax.Array:
+        warmup = linear_ramp(self.init_value, self.peak_value, step, self.warmup_steps)
+        after = jnp.maximum(as_float(step) - self.warmup_steps, 0.0)
+        length = self.total_steps - self.warmup_steps
+        decay = self._decay(remaining(after, length), progress(after, length))
+        return jnp.where(as_float(step) < self.warmup_steps, warmup, decay)
 
 
 @schedule_class
-class warmup_cosine(Schedule):
+class warmup_cosine(_warmup_decay):
     """Linear warmup to ``peak_value``, then cosine decay to ``end_value`` at ``total_steps``.
 
     Formula, with ``W = warmup_steps``, ``T = total_steps``, ``p = clip(t - W, 0, T - W) / (T - W)``::
@@ -193,29 +213,19 @@ class warmup_cosine(Schedule):
         [0.0, 0.5, 1.0, 0.5, 0.0, 0.0]
     """
 
-    peak_value: Scalar
-    warmup_steps: Scalar
-    total_steps: Scalar
-    init_value: Scalar = 0.0
-    end_value: Scalar = 0.0
+
     exponent: Scalar = 1.0
 
     def _check(self) -> None:
-        check_nonnegative("peak_value", self.peak_value)
-        _check_warmup_total(self.warmup_steps, self.total_steps)
-        check_nonnegative("init_value", self.init_value)
-        check_nonnegative("end_value", self.end_value)
+        super()._check()
         check_positive("exponent", self.exponent)
 
-    def _value(self, step: jax.Array) -> jax.Array:
-        warmup = linear_ramp(self.init_value, self.peak_value, step, self.warmup_steps)
-        left, done = _decay_fractions(step, self.warmup_steps, self.total_steps)
-        decay = cosine_value(self.peak_value, self.end_value, left, done, self.exponent)
-        return jnp.where(as_float(step) < self.warmup_steps, warmup, decay)
+    def _decay(self, left: jax.Array, done: jax.Array) -> jax.Array:
+        return cosine_value(self.peak_value, self.end_value, left, done, self.exponent)
 
 
 @schedule_class
-class warmup_linear(Schedule):
+class warmup_linear(_warmup_decay):
     """Linear warmup to ``peak_value``, then linear decay to ``end_value`` at ``total_steps``.
 
     Formula, with ``W = warmup_steps``, ``T = total_steps``::
@@ -234,23 +244,9 @@ class warmup_linear(Schedule):
         [0.0, 0.5, 1.0, 0.5, 0.0, 0.0]
     """
 
-    peak_value: Scalar
-    warmup_steps: Scalar
-    total_steps: Scalar
-    init_value: Scalar = 0.0
-    end_value: Scalar = 0.0
 
-    def _check(self) -> None:
-        check_nonnegative("peak_value", self.peak_value)
-        _check_warmup_total(self.warmup_steps, self.total_steps)
-        check_nonnegative("init_value", self.init_value)
-        check_nonnegative("end_value", self.end_value)
-
-    def _value(self, step: jax.Array) -> jax.Array:
-        warmup = linear_ramp(self.init_value, self.peak_value, step, self.warmup_steps)
-        left, done = _decay_fractions(step, self.warmup_steps, self.total_steps)
-        decay = blend(self.peak_value, self.end_value, left, done)
-        return jnp.where(as_float(step) < self.warmup_steps, warmup, decay)
+    def _decay(self, left: jax.Array, done: jax.Array) -> jax.Array:
+        return blend(self.peak_value, self.end_value, left, done)
 
 
 @schedule_class
