@@ -7,7 +7,8 @@ whose numeric hyperparameters are leaves: sweep them with ``jax.vmap``, differen
 """
 
 from jaxlr._base import REGISTRY, Schedule
-from jaxlr.compose import per_epoch
+from jaxlr.compose import clip, cooldown, from_fn, join, multiply, per_epoch, repeat, scale, shift
+from jaxlr.cyclic import cosine_restarts, cyclic, one_cycle
 from jaxlr.decay import (
     constant,
     cosine_decay,
@@ -21,6 +22,7 @@ from jaxlr.decay import (
     polynomial,
     step_decay,
 )
+from jaxlr.llm import noam, rex_decay, tanh_decay, wsd
 from jaxlr.warmup import (
     exponential_warmup,
     linear_warmup,
@@ -35,22 +37,37 @@ __version__ = "0.1.0"
 __all__ = [
     "REGISTRY",
     "Schedule",
+    "clip",
     "constant",
+    "cooldown",
     "cosine_decay",
+    "cosine_restarts",
+    "cyclic",
     "exponential_decay",
     "exponential_warmup",
+    "from_fn",
     "inverse_sqrt_decay",
     "inverse_time_decay",
+    "join",
     "linear",
     "linear_warmup",
+    "multiply",
     "multistep_decay",
+    "noam",
+    "one_cycle",
     "per_epoch",
     "piecewise_constant",
     "piecewise_linear",
     "polynomial",
+    "repeat",
+    "rex_decay",
+    "scale",
+    "shift",
     "step_decay",
+    "tanh_decay",
     "warmup_cosine",
     "warmup_exponential",
     "warmup_linear",
     "warmup_then",
+    "wsd",
 ]

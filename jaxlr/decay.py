@@ -64,6 +64,25 @@ def cosine_value(init: Scalar, end: Scalar, left: jax.Array, done: jax.Array, ex
     return blend(init, end, weight, complement, exponent)
 
 
+DECAY_SHAPES = ("linear", "cosine", "1-sqrt")
+
+
+def decay_weights(shape: str, left: jax.Array, done: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The weight of the start value in a decay, and its complement, each accurate.
+
+    With ``q`` the fraction done: linear ``1 - q``; cosine ``½(1 + cos πq)`` (as
+    ``sin²(π·left/2)``); 1-sqrt ``1 - sqrt(q)`` (as ``left / (1 + sqrt(q))``, whose complement
+    is exactly ``sqrt(q)``), the cooldown of Hägele et al. 2024.
+    """
+    if shape == "linear":
+        return left, done
+    if shape == "cosine":
+        return jnp.sin(0.5 * jnp.pi * left) ** 2, jnp.sin(0.5 * jnp.pi * done) ** 2
+    positive = done > 0
+    root = jnp.where(positive, jnp.sqrt(jnp.where(positive, done, 1.0)), 0.0)
+    return left / (1.0 + root), root
+
+
 # ---------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,235 @@
+"""Cyclic families: cosine with warm restarts, triangular cycles, one-cycle.
+
+The position within a cycle is computed in integer arithmetic for integer steps (see
+:func:`jaxlr._base.mod_steps`), so the phase at step ``2**30 + 5`` is exact: float32 steps
+lose integers above ``2**24``.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxlr._base import (
+    Scalar,
+    Schedule,
+    as_float,
+    blend,
+    check,
+    check_choice,
+    check_less_equal,
+    check_nonnegative,
+    check_positive,
+    floor_div,
+    mod_steps,
+    progress,
+    remaining,
+    scaled_power,
+    schedule_class,
+    static_field,
+)
+from jaxlr.decay import cosine_value
+
+
+def _cycle_of(step: jax.Array, first: Scalar, mul: Scalar) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Index, start-relative position and length of the cycle holding ``step``.
+
+    Cycle ``i`` has length ``first * mul**i`` and starts at ``first * (mul**i - 1) / (mul - 1)``
+    (``first * i`` when ``mul == 1``). The geometric index comes from a logarithm and is then
+    corrected against the exact starts, so it never lands one cycle off at a boundary.
+    """
+    t = as_float(step)
+    geometric = mul != 1
+    m = jnp.where(geometric, mul, 2.0)
+
+    def start(i):
+        return jnp.where(geometric, first * (m**i - 1.0) / (m - 1.0), first * i)
+
+    guess = jnp.floor(jnp.log1p(t / first * (m - 1.0)) / jnp.log(m))
+    index = jnp.where(geometric, guess, floor_div(step, first))
+    index = index - (geometric & (t < start(index)))
+    index = index + (geometric & (t >= start(index + 1)))
+    # Equal periods: the exact integer position; growing periods are long where float32
+    # steps are coarse, so their float position keeps the phase to a few 1e-7 of a cycle.
+    position = jnp.where(geometric, t - start(index), mod_steps(step, first))
+    return index, position, jnp.where(geometric, first * m**index, first)
+
+
+@schedule_class
+class cosine_restarts(Schedule):
+    """Cosine annealing with warm restarts (SGDR, Loshchilov & Hutter 2017).
+
+    Cycle ``i`` lasts ``first_period * period_mul**i`` steps. Within it, with ``p`` the
+    fraction of the cycle done::
+
+        lr = end + (init - end) * value_mul**i * ½ (1 + cos(π p))
+
+    Options: ``warmup_steps`` re-warms each cycle linearly from ``end_value`` to its peak
+    before the cosine (Levanter's re-warmup); ``cycles`` holds ``end_value`` after that many
+    cycles (timm's ``cycle_limit``).
+
+    Matches Keras ``CosineDecayRestarts(initial, first_decay_steps, t_mul, m_mul, alpha)``
+    with ``end_value = alpha * initial`` (Keras does not scale the floor by ``m_mul``,
+    neither does jaxlr), and torch ``CosineAnnealingWarmRestarts(T_0, T_mult, eta_min)``
+    (``period_mul`` an integer there, ``value_mul = 1``). timm's ``cycle_decay`` scales the
+    peak alone, ``end + (init * value_mul**i - end) * ...``: equal to jaxlr's when
+    ``end_value = 0``. optax's ``sgdr_schedule`` is a join of warmup-cosine pieces: see
+    :func:`jaxlr.join`.
+
+    Example:
+        >>> import jaxlr
+        >>> s = jaxlr.cosine_restarts(1.0, first_period=10, period_mul=2.0, value_mul=0.5)
+        >>> [round(float(s(t)), 4) for t in (0, 5, 10, 20, 30, 70)]
+        [1.0, 0.5, 0.5, 0.25, 0.25, 0.125]
+    """
+
+    init_value: Scalar
+    first_period: Scalar
+    period_mul: Scalar = 1.0
+    value_mul: Scalar = 1.0
+    end_value: Scalar = 0.0
+    warmup_steps: Scalar = 0
+    cycles: Scalar | None = None
+
+    def _check(self) -> None:
+        check_nonnegative("init_value", self.init_value)
+        check_positive("first_period", self.first_period)
+        check("period_mul", self.period_mul, ">= 1", lambda v: v >= 1)
+        check_positive("value_mul", self.value_mul)
+        check_nonnegative("end_value", self.end_value)
+        check_nonnegative("warmup_steps", self.warmup_steps)
+        check_less_equal("warmup_steps", self.warmup_steps, "first_period", self.first_period)
+        if self.cycles is not None:
+            check_positive("cycles", self.cycles)
+
+    def _value(self, step: jax.Array) -> jax.Array:
+        index, position, length = _cycle_of(step, self.first_period, self.period_mul)
+        peak = self.end_value + (self.init_value - self.end_value) * scaled_power(1.0, self.value_mul, index)
+        warmup = self.warmup_steps
+        after = jnp.maximum(position - warmup, 0.0)
+        span = length - warmup
+        decay = cosine_value(peak, self.end_value, remaining(after, span), progress(after, span), 1)
+        ramp = blend(self.end_value, peak, remaining(position, warmup), progress(position, warmup))
+        value = jnp.where(position < warmup, ramp, decay)
+        if self.cycles is not None:
+            value = jnp.where(index >= self.cycles, self.end_value, value)
+        return value
+
+
+CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
+
+
+@schedule_class
+class cyclic(Schedule):
+    """Cyclical learning rate (Smith 2017): up from ``base_value`` to ``max_value``, and down.
+
+    Each cycle rises linearly over ``step_size_up`` steps and falls over ``step_size_down``
+    (default: the same). The amplitude is scaled by ``g``::
+
+        lr = base + (max - base) * ramp * g
+        g = 1                        mode="triangular"
+        g = 0.5 ** cycle             mode="triangular2"  (cycle = 0, 1, ...)
+        g = gamma ** t               mode="exp_range"
+
+    Matches torch ``CyclicLR(base_lr, max_lr, step_size_up, step_size_down, mode, gamma)``.
+
+    Example:
+        >>> import jaxlr
+        >>> s = jaxlr.cyclic(0.1, 1.0, step_size_up=4, mode="triangular2")
+        >>> [round(float(s(t)), 4) for t in (0, 2, 4, 6, 8, 12)]
+        [0.1, 0.55, 1.0, 0.55, 0.1, 0.55]
+    """
+
+    base_value: Scalar
+    max_value: Scalar
+    step_size_up: Scalar
+    step_size_down: Scalar | None = None
+    mode: str = static_field("triangular")
+    gamma: Scalar = 1.0
+
+    def _check(self) -> None:
+        check_nonnegative("base_value", self.base_value)
+        check_nonnegative("max_value", self.max_value)
+        check_positive("step_size_up", self.step_size_up)
+        if self.step_size_down is not None:
+            check_positive("step_size_down", self.step_size_down)
+        check_choice("mode", self.mode, CYCLIC_MODES)
+        check_positive("gamma", self.gamma)
+
+    def _value(self, step: jax.Array) -> jax.Array:
+        up = self.step_size_up
+        down = up if self.step_size_down is None else self.step_size_down
+        total = up + down
+        position = mod_steps(step, total)
+        rising = position <= up
+        ramp = jnp.where(rising, progress(position, up), remaining(jnp.maximum(position - up, 0.0), down))
+        if self.mode == "triangular":
+            scale = 1.0
+        elif self.mode == "triangular2":
+            scale = scaled_power(1.0, 0.5, floor_div(step, total))
+        else:
+            scale = scaled_power(1.0, self.gamma, step)
+        return self.base_value + (self.max_value - self.base_value) * ramp * scale
+
+
+@schedule_class
+class one_cycle(Schedule):
+    """The one-cycle policy (Smith & Topin 2018), with PyTorch's exact phase ends.
+
+    From ``initial = max_value / div_factor`` up to ``max_value``, then down to
+    ``initial / final_div_factor``. With ``T = total_steps`` and ``p = pct_start``, the phases
+    end at steps ``p·T - 1`` and ``T - 1``; with ``three_phase=True`` at ``p·T - 1`` (up),
+    ``2·p·T - 2`` (back to ``initial``) and ``T - 1`` (down to the minimum). Within a phase
+    from ``a`` to ``b`` with fraction ``q`` done: ``b + (a - b)·½(1 + cos πq)`` (``anneal="cos"``)
+    or ``a + (b - a)·q`` (``"linear"``). After ``T - 1`` the minimum is held.
+
+    Matches torch ``OneCycleLR(max_lr, total_steps, pct_start, anneal_strategy, div_factor,
+    final_div_factor, three_phase)`` at every step it accepts (torch raises past
+    ``total_steps``). optax's ``cosine_onecycle_schedule`` ends its phases one step later, at
+    ``p·T`` and ``T``; ``join([cosine_decay(initial, p·T, end_value=max_value),
+    cosine_decay(max_value, T - p·T, end_value=minimum)], [p·T])`` is optax's version.
+
+    Example:
+        >>> import jaxlr
+        >>> s = jaxlr.one_cycle(1.0, total_steps=11, pct_start=0.5, anneal="linear", div_factor=10.0)
+        >>> [round(float(s(t)), 4) for t in (0, 2, 4.5, 10)]
+        [0.1, 0.5, 1.0, 0.0]
+    """
+
+    max_value: Scalar
+    total_steps: Scalar
+    pct_start: Scalar = 0.3
+    anneal: str = static_field("cos")
+    div_factor: Scalar = 25.0
+    final_div_factor: Scalar = 1e4
+    three_phase: bool = static_field(False)
+
+    def _check(self) -> None:
+        check_nonnegative("max_value", self.max_value)
+        check_positive("total_steps", self.total_steps)
+        check("pct_start", self.pct_start, "in (0, 1)", lambda v: (v > 0) & (v < 1))
+        check_choice("anneal", self.anneal, ("cos", "linear"))
+        check_positive("div_factor", self.div_factor)
+        check_positive("final_div_factor", self.final_div_factor)
+
+    def _value(self, step: jax.Array) -> jax.Array:
+        t = as_float(step)
+        initial = self.max_value / self.div_factor
+        minimum = initial / self.final_div_factor
+        up_end = self.pct_start * self.total_steps - 1.0
+        last = self.total_steps - 1.0
+        if self.three_phase:
+            phases = [(0.0, up_end, initial, self.max_value), (up_end, 2.0 * up_end, self.max_value, initial),
+                      (2.0 * up_end, last, initial, minimum)]
+        else:
+            phases = [(0.0, up_end, initial, self.max_value), (up_end, last, self.max_value, minimum)]
+        value = minimum
+        for start, end, a, b in reversed(phases):
+            done_steps = jnp.maximum(t - start, 0.0)
+            left, done = remaining(done_steps, end - start), progress(done_steps, end - start)
+            if self.anneal == "cos":
+                phase_value = cosine_value(a, b, left, done, 1)
+            else:
+                phase_value = blend(a, b, left, done)
+            value = jnp.where(t <= end, phase_value, value)
+        return value
