@@ -286,18 +286,29 @@ def count_reached(boundaries: Any, step: jax.Array, inclusive: bool = False) -> 
     return jnp.searchsorted(boundaries.astype(dtype), step.astype(dtype), side=side, method=method)
 
 
+def exact_div(numerator: Any, denominator: Any) -> jax.Array:
+    """``numerator / denominator``, correctly rounded under ``jit`` too.
+
+    XLA rewrites a division by a compile-time constant as a multiplication by its
+    reciprocal, one rounding more: ``61 / 61`` becomes ``1 - 2**-24``, and the end of a
+    cosine decay, computed jitted, lands 5 ulps from the eager value. The barrier keeps the
+    divisor opaque to that rewrite; it costs nothing measurable.
+    """
+    return numerator / jax.lax.optimization_barrier(as_float(denominator))
+
+
 def progress(t: Any, length: Any) -> jax.Array:
     """``clip(t / length, 0, 1)`` for ``t >= 0``, exactly 1 from ``t >= length`` on, 1 if
     ``length <= 0``.
 
     Under ``jit`` XLA turns division by a constant into multiplication by its reciprocal,
     so ``61 / 61`` comes out as ``1 - 2**-24``; a ``sqrt`` of one minus that is 2.4e-4 where
-    0 is due. The comparison makes the end of every ramp exact.
+    0 is due. The comparison makes the end of every ramp exact, :func:`exact_div` the rest.
     """
     t = as_float(t)
     positive = length > 0
     safe = jnp.where(positive, length, 1.0)
-    return jnp.where(t >= safe, 1.0, jnp.where(positive, t / safe, 1.0))
+    return jnp.where(t >= safe, 1.0, jnp.where(positive, exact_div(t, safe), 1.0))
 
 
 def remaining(t: Any, length: Any) -> jax.Array:
@@ -310,7 +321,7 @@ def remaining(t: Any, length: Any) -> jax.Array:
     t = as_float(t)
     positive = jnp.asarray(length) > 0
     safe = jnp.where(positive, length, 1.0)
-    return jnp.where((t >= safe) | ~positive, 0.0, (safe - jnp.minimum(t, safe)) / safe)
+    return jnp.where((t >= safe) | ~positive, 0.0, exact_div(safe - jnp.minimum(t, safe), safe))
 
 
 def linear_ramp(start: Any, end: Any, t: jax.Array, length: Any) -> jax.Array:
@@ -437,6 +448,8 @@ def _format(value: Any) -> str:
         return repr(value)
     if isinstance(value, jax.core.Tracer):
         return f"<traced {value.aval.str_short()}>"
+    if isinstance(value, np.generic):
+        return repr(value.item())
     if isinstance(value, np.ndarray | jax.Array):
         if value.ndim == 0:
             return repr(value.item())

@@ -30,6 +30,7 @@ from jaxlr._base import (
     check_schedule,
     check_sequence,
     count_reached,
+    exact_div,
     floor_div,
     is_concrete,
     mod_steps,
@@ -76,7 +77,7 @@ class per_epoch(Schedule):
         if self.staircase:
             epoch = floor_div(step, self.steps_per_epoch)
         else:
-            epoch = as_float(step) / self.steps_per_epoch
+            epoch = exact_div(as_float(step), self.steps_per_epoch)
         return self.schedule(epoch)
 
 
@@ -116,6 +117,10 @@ class from_fn(Schedule):
 
     def _value(self, step: jax.Array) -> jax.Array:
         return as_float(self.fn(step, **self.params))
+
+    def __repr__(self) -> str:
+        params = "".join(f", {name}={_format(value)}" for name, value in self.params.items())
+        return f"from_fn({_format(self.fn)}{params})"
 
 
 def _lift(schedule: Any) -> Schedule:
@@ -282,10 +287,12 @@ class cooldown(Schedule):
         check_choice("shape", self.shape, DECAY_SHAPES)
 
     def _value(self, step: jax.Array) -> jax.Array:
-        after = jnp.maximum(as_float(step) - (self.total_steps - self.cooldown_steps), 0.0)
-        done = progress(after, self.cooldown_steps)
-        weight, _ = decay_weights(self.shape, remaining(after, self.cooldown_steps), done)
-        return self.schedule(step) * weight
+        t = as_float(step)
+        start = self.total_steps - self.cooldown_steps
+        after = jnp.maximum(t - start, 0.0)
+        length = self.cooldown_steps
+        weight, _ = decay_weights(self.shape, remaining(after, length), progress(after, length))
+        return self.schedule(step) * jnp.where(t < start, 1.0, weight)
 
 
 # ---------------------------------------------------------------------------------------
@@ -342,10 +349,12 @@ class Pieces:
         return cls(tuple(groups), group, index)
 
     def __len__(self) -> int:
-        return int(np.shape(self.group)[0])
+        return int(np.shape(self.group)[-1])  # the last axis: a batch of joins stacks in front
 
     def __getitem__(self, k: int) -> Schedule:
-        return _take(self.groups[int(self.group[k])], int(self.index[k]))
+        """Piece ``k`` as it was given (NumPy indexing keeps float64 values exact)."""
+        group, index = self.groups[int(self.group[k])], int(self.index[k])
+        return jax.tree.map(lambda x: np.asarray(x)[index] if is_concrete(x) else x[index], group)
 
     def unstacked(self) -> list[Schedule]:
         return [self[k] for k in range(len(self))]
@@ -353,7 +362,7 @@ class Pieces:
     def __repr__(self) -> str:
         if len(self) > 8:
             return f"<{len(self)} schedules>"
-        return "[" + ", ".join(repr(_concrete_scalars(p)) for p in self.unstacked()) + "]"
+        return "[" + ", ".join(repr(p) for p in self.unstacked()) + "]"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Pieces) or len(self) != len(other):
@@ -361,15 +370,6 @@ class Pieces:
         return all(a == b for a, b in zip(self.unstacked(), other.unstacked(), strict=True))
 
     __hash__ = None  # type: ignore[assignment]
-
-
-def _concrete_scalars(schedule: Schedule) -> Schedule:
-    """Gathered 0-d array leaves as Python numbers, so a piece's repr reads like its call."""
-    def scalar(x):
-        if isinstance(x, np.ndarray | jax.Array) and np.ndim(x) == 0 and is_concrete(x):
-            return np.asarray(x).item()
-        return x
-    return jax.tree.map(scalar, schedule)
 
 
 @schedule_class

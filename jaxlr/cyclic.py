@@ -40,19 +40,21 @@ def _cycle_of(step: jax.Array, first: Scalar, mul: Scalar) -> tuple[jax.Array, j
     """
     t = as_float(step)
     geometric = mul != 1
+    # With equal periods, the geometric branch is still evaluated (with m = 2, where its
+    # index stays below 32), so it is kept finite: it must not see the linear index.
     m = jnp.where(geometric, mul, 2.0)
 
     def start(i):
-        return jnp.where(geometric, first * (m**i - 1.0) / (m - 1.0), first * i)
+        return first * (m**i - 1.0) / (m - 1.0)
 
-    guess = jnp.floor(jnp.log1p(t / first * (m - 1.0)) / jnp.log(m))
-    index = jnp.where(geometric, guess, floor_div(step, first))
-    index = index - (geometric & (t < start(index)))
-    index = index + (geometric & (t >= start(index + 1)))
+    geometric_index = jnp.floor(jnp.log1p(t / first * (m - 1.0)) / jnp.log(m))
+    geometric_index = geometric_index - (t < start(geometric_index))
+    geometric_index = geometric_index + (t >= start(geometric_index + 1))
+    index = jnp.where(geometric, geometric_index, floor_div(step, first))
     # Equal periods: the exact integer position; growing periods are long where float32
     # steps are coarse, so their float position keeps the phase to a few 1e-7 of a cycle.
-    position = jnp.where(geometric, t - start(index), mod_steps(step, first))
-    return index, position, jnp.where(geometric, first * m**index, first)
+    position = jnp.where(geometric, t - start(geometric_index), mod_steps(step, first))
+    return index, position, jnp.where(geometric, first * m**geometric_index, first)
 
 
 @schedule_class

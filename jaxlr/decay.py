@@ -22,6 +22,7 @@ from jaxlr._base import (
     check_positive,
     check_sequence,
     count_reached,
+    exact_div,
     floor_div,
     linear_ramp,
     mod_steps,
@@ -45,7 +46,7 @@ def exponential_value(
     init: Scalar, rate: Scalar, t: jax.Array, length: Scalar, staircase: bool, end: Scalar | None
 ) -> jax.Array:
     """``init * rate ** (t / length)``, floored exponent if staircase, bounded by ``end``."""
-    exponent = floor_div(t, length) if staircase else as_float(t) / length
+    exponent = floor_div(t, length) if staircase else exact_div(as_float(t), length)
     value = scaled_power(init, rate, exponent)
     if end is not None:
         value = jnp.where(rate < 1, jnp.maximum(value, end), jnp.minimum(value, end))
@@ -422,7 +423,7 @@ class inverse_time_decay(Schedule):
         check_positive("decay_steps", self.decay_steps)
 
     def _value(self, step: jax.Array) -> jax.Array:
-        progress = floor_div(step, self.decay_steps) if self.staircase else as_float(step) / self.decay_steps
+        progress = floor_div(step, self.decay_steps) if self.staircase else exact_div(as_float(step), self.decay_steps)
         return self.init_value / (1.0 + self.decay_rate * progress)
 
 

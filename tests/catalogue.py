@@ -119,6 +119,74 @@ def _per_epoch(draw):
                 steps_per_epoch=draw(st.integers(1, 500)), staircase=draw(st.booleans()))
 
 
+@st.composite
+def _cosine_restarts(draw):
+    first = draw(st.integers(2, 2000))
+    return dict(name="cosine_restarts", init_value=draw(values), first_period=first,
+                period_mul=draw(st.sampled_from([1.0, 1.0, 2.0, 3.0]) | st.floats(1.0, 3.0)),
+                value_mul=draw(st.floats(0.1, 1.0)), end_value=draw(small_values),
+                warmup_steps=draw(st.integers(0, first - 1)), cycles=draw(st.none() | st.integers(1, 20)))
+
+
+@st.composite
+def _cyclic(draw):
+    return dict(name="cyclic", base_value=draw(small_values), max_value=draw(values),
+                step_size_up=draw(st.integers(1, 2000)), step_size_down=draw(st.none() | st.integers(1, 2000)),
+                mode=draw(st.sampled_from(["triangular", "triangular2", "exp_range"])),
+                gamma=draw(st.floats(0.99, 1.0)))
+
+
+@st.composite
+def _one_cycle(draw):
+    total = draw(st.integers(10, 5000))
+    three = draw(st.booleans())
+    pct = draw(st.floats(2.0 / total, 0.45 if three else 0.95))
+    return dict(name="one_cycle", max_value=draw(values), total_steps=total, pct_start=pct,
+                anneal=draw(st.sampled_from(["cos", "linear"])), div_factor=draw(st.floats(1.0, 100.0)),
+                final_div_factor=draw(st.floats(1.0, 1e4)), three_phase=three)
+
+
+@st.composite
+def _wsd(draw):
+    total = draw(st.integers(1, 5000))
+    warmup = draw(st.integers(0, total))
+    decay = draw(st.integers(0, total - warmup))
+    decay_shape = draw(st.sampled_from(["linear", "cosine", "1-sqrt", "exponential"]))
+    warmup_shape = draw(st.sampled_from(["linear", "cosine", "1-sqrt", "exponential"]))
+    end = draw(st.floats(1e-6, 1e-3) if decay_shape == "exponential" else small_values)
+    init = draw(st.floats(1e-6, 1e-3) if warmup_shape == "exponential" else small_values)
+    return dict(name="wsd", peak_value=draw(values), total_steps=total, warmup_steps=warmup, decay_steps=decay,
+                init_value=init, end_value=end, decay_shape=decay_shape, warmup_shape=warmup_shape)
+
+
+@st.composite
+def _tanh(draw):
+    lower = draw(st.floats(-10.0, 0.0))
+    return dict(name="tanh_decay", init_value=draw(values), decay_steps=draw(lengths), end_value=draw(small_values),
+                lower=lower, upper=draw(st.floats(lower, 10.0)))
+
+
+@st.composite
+def _join(draw):
+    pieces = draw(st.lists(st.one_of(*LEAF_STRATEGIES), min_size=1, max_size=4))
+    boundaries = draw(increasing(len(pieces) - 1, len(pieces) - 1, 0, 5000))
+    return dict(name="join", schedules=pieces, boundaries=boundaries)
+
+
+@st.composite
+def _cooldown(draw):
+    total = draw(st.integers(1, 5000))
+    return dict(name="cooldown", schedule=draw(st.one_of(*LEAF_STRATEGIES)), total_steps=total,
+                cooldown_steps=draw(st.integers(0, total)), shape=draw(st.sampled_from(["linear", "cosine", "1-sqrt"])))
+
+
+@st.composite
+def _clip(draw):
+    low = draw(st.none() | small_values)
+    high = draw(st.none() | st.floats(low or 0.0, 10.0)) if low is not None else draw(values)
+    return dict(name="clip", schedule=draw(st.one_of(*LEAF_STRATEGIES)), min_value=low, max_value=high)
+
+
 def _simple(name, **fields):
     return st.fixed_dictionaries({"name": st.just(name), **fields})
 
@@ -142,20 +210,51 @@ LEAF_STRATEGIES = [
     _warmup_cosine(),
     _warmup_linear(),
     _warmup_exponential(),
+    _cosine_restarts(),
+    _cyclic(),
+    _one_cycle(),
+    _wsd(),
+    _simple("noam", d_model=st.integers(1, 4096), warmup_steps=lengths, scale=st.floats(0.0, 10.0)),
+    _simple("rex_decay", init_value=values, total_steps=lengths, end_value=small_values),
+    _tanh(),
 ]
-ALL_STRATEGIES = [*LEAF_STRATEGIES, _warmup_then(), _per_epoch()]
+ALL_STRATEGIES = [
+    *LEAF_STRATEGIES,
+    _warmup_then(),
+    _per_epoch(),
+    _join(),
+    _cooldown(),
+    _clip(),
+    st.fixed_dictionaries({"name": st.just("scale"), "schedule": st.one_of(*LEAF_STRATEGIES), "factor": values}),
+    st.fixed_dictionaries({"name": st.just("multiply"), "first": st.one_of(*LEAF_STRATEGIES),
+                           "second": st.one_of(*LEAF_STRATEGIES)}),
+    st.fixed_dictionaries({"name": st.just("shift"), "schedule": st.one_of(*LEAF_STRATEGIES), "steps": begins}),
+    st.fixed_dictionaries({"name": st.just("repeat"), "schedule": st.one_of(*LEAF_STRATEGIES), "period": lengths}),
+]
 specs = st.one_of(*ALL_STRATEGIES)
 """A valid spec of any family."""
 
+def _is_specs(v):
+    return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
+
+
+def _resolve(v, of):
+    if isinstance(v, dict):
+        return of(v)
+    if _is_specs(v):
+        return [of(x) for x in v]
+    return v
+
+
 def build(spec):
     """The jaxlr schedule of a spec."""
-    kwargs = {k: build(v) if isinstance(v, dict) else v for k, v in spec.items() if k != "name"}
+    kwargs = {k: _resolve(v, build) for k, v in spec.items() if k != "name"}
     return getattr(jaxlr, spec["name"])(**kwargs)
 
 
 def reference_of(spec):
     """The float64 reference ``t -> value`` of a spec."""
-    kwargs = {k: reference_of(v) if isinstance(v, dict) else v for k, v in spec.items() if k != "name"}
+    kwargs = {k: _resolve(v, reference_of) for k, v in spec.items() if k != "name"}
     fn = getattr(reference, spec["name"])
     return lambda t: fn(t, **kwargs)
 
@@ -164,21 +263,21 @@ def reference_of(spec):
 EXAMPLES = {
     "constant": dict(value=0.3),
     "polynomial": dict(init_value=1.0, end_value=0.01, transition_steps=100, power=2.0, transition_begin=10),
-    "polynomial_cycle": dict(init_value=1.0, end_value=0.01, transition_steps=100, power=0.5, cycle=True),
+    "polynomial:cycle": dict(init_value=1.0, end_value=0.01, transition_steps=100, power=0.5, cycle=True),
     "linear": dict(init_value=0.1, end_value=0.9, transition_steps=50, transition_begin=5),
     "step_decay": dict(init_value=0.5, step_size=30, gamma=0.5),
     "multistep_decay": dict(init_value=0.5, milestones=[10, 40, 90], gamma=0.3),
     "piecewise_constant": dict(boundaries=[10, 40, 90], values=[0.4, 0.3, 0.2, 0.1]),
-    "piecewise_constant_inclusive": dict(boundaries=[10, 40], values=[0.4, 0.3, 0.2], inclusive=True),
+    "piecewise_constant:inclusive": dict(boundaries=[10, 40], values=[0.4, 0.3, 0.2], inclusive=True),
     "piecewise_linear": dict(steps=[5, 20, 80], values=[0.0, 1.0, 0.1]),
     "exponential_decay": dict(init_value=1.0, decay_rate=0.9, decay_steps=7, transition_begin=3,
                               end_value=0.2),
-    "exponential_decay_growth": dict(init_value=1e-6, decay_rate=1.5, decay_steps=2),
-    "exponential_decay_staircase": dict(init_value=1.0, decay_rate=0.5, decay_steps=10, staircase=True),
+    "exponential_decay:growth": dict(init_value=1e-6, decay_rate=1.5, decay_steps=2),
+    "exponential_decay:staircase": dict(init_value=1.0, decay_rate=0.5, decay_steps=10, staircase=True),
     "inverse_time_decay": dict(init_value=1.0, decay_rate=0.5, decay_steps=10),
     "inverse_sqrt_decay": dict(init_value=1.0, warmup_steps=20, timescale=30),
     "cosine_decay": dict(init_value=1.0, decay_steps=100, end_value=0.1, exponent=1.5),
-    "cosine_decay_periodic": dict(init_value=1.0, decay_steps=100, end_value=0.1, periodic=True),
+    "cosine_decay:periodic": dict(init_value=1.0, decay_steps=100, end_value=0.1, periodic=True),
     "linear_warmup": dict(peak_value=1.0, warmup_steps=20, init_value=0.1),
     "exponential_warmup": dict(peak_value=1.0, warmup_steps=20, init_value=1e-3),
     "warmup_cosine": dict(peak_value=1.0, warmup_steps=20, total_steps=120, init_value=0.1, end_value=0.05,
@@ -188,16 +287,47 @@ EXAMPLES = {
                                init_value=0.1, end_value=0.05),
     "warmup_then": dict(schedule={"name": "cosine_decay", "init_value": 1.0, "decay_steps": 100},
                         warmup_steps=20, init_value=0.1, shape="cosine"),
-    "warmup_then_exponential": dict(schedule={"name": "step_decay", "init_value": 1.0, "step_size": 30},
+    "warmup_then:exponential": dict(schedule={"name": "step_decay", "init_value": 1.0, "step_size": 30},
                                     warmup_steps=20, init_value=1e-3, shape="exponential"),
     "per_epoch": dict(schedule={"name": "multistep_decay", "init_value": 1.0, "milestones": [2, 5]},
                       steps_per_epoch=10),
+    "cosine_restarts": dict(init_value=1.0, first_period=30, value_mul=0.7, end_value=0.05, warmup_steps=5,
+                            cycles=6),
+    "cosine_restarts:geometric": dict(init_value=1.0, first_period=10, period_mul=2.0, value_mul=0.9),
+    "cyclic": dict(base_value=0.1, max_value=1.0, step_size_up=20, step_size_down=30),
+    "cyclic:triangular2": dict(base_value=0.1, max_value=1.0, step_size_up=15, mode="triangular2"),
+    "cyclic:exp_range": dict(base_value=0.1, max_value=1.0, step_size_up=15, mode="exp_range", gamma=0.99),
+    "one_cycle": dict(max_value=1.0, total_steps=100),
+    "one_cycle:three_phase": dict(max_value=1.0, total_steps=100, pct_start=0.25, anneal="linear",
+                                  div_factor=10.0, final_div_factor=100.0, three_phase=True),
+    "wsd": dict(peak_value=1.0, total_steps=100, warmup_steps=10, decay_steps=30, init_value=0.1, end_value=0.05,
+                decay_shape="1-sqrt", warmup_shape="cosine"),
+    "wsd:exponential": dict(peak_value=1.0, total_steps=100, warmup_steps=10, decay_steps=30, end_value=0.01,
+                            decay_shape="exponential"),
+    "noam": dict(d_model=512, warmup_steps=40, scale=2.0),
+    "rex_decay": dict(init_value=1.0, total_steps=100, end_value=0.1),
+    "tanh_decay": dict(init_value=1.0, decay_steps=100, end_value=0.1, lower=-6.0, upper=4.0),
+    "scale": dict(schedule={"name": "cosine_decay", "init_value": 1.0, "decay_steps": 100}, factor=0.3),
+    "clip": dict(schedule={"name": "cosine_decay", "init_value": 1.0, "decay_steps": 100}, min_value=0.1,
+                 max_value=0.8),
+    "multiply": dict(first={"name": "linear_warmup", "peak_value": 1.0, "warmup_steps": 20},
+                     second={"name": "exponential_decay", "init_value": 0.5, "decay_rate": 0.99}),
+    "shift": dict(schedule={"name": "cosine_decay", "init_value": 1.0, "decay_steps": 100}, steps=25),
+    "repeat": dict(schedule={"name": "linear", "init_value": 1.0, "end_value": 0.1, "transition_steps": 30},
+                   period=40),
+    "cooldown": dict(schedule={"name": "cosine_decay", "init_value": 1.0, "decay_steps": 200}, total_steps=100,
+                     cooldown_steps=30, shape="cosine"),
+    "join": dict(schedules=[{"name": "linear_warmup", "peak_value": 1.0, "warmup_steps": 20},
+                            {"name": "cosine_decay", "init_value": 1.0, "decay_steps": 50},
+                            {"name": "cosine_decay", "init_value": 0.5, "decay_steps": 30, "end_value": 0.1},
+                            {"name": "constant", "value": 0.1}],
+                 boundaries=[20, 70, 100]),
+    "from_fn": dict(fn=lambda t, peak, half_life: peak / (1.0 + t / half_life), peak=1.0, half_life=50.0),
 }
 
 
 def example_spec(key):
-    family = key if hasattr(jaxlr, key) else key.rsplit("_", 1)[0]
-    return {"name": family, **EXAMPLES[key]}
+    return {"name": key.split(":")[0], **EXAMPLES[key]}
 
 
 def numeric_fields(spec):
@@ -205,7 +335,7 @@ def numeric_fields(spec):
     cls = getattr(jaxlr, spec["name"])
     static = {f.name for f in dataclasses.fields(cls) if f.metadata.get("static")}
     return [k for k, v in spec.items()
-            if k != "name" and k not in static and v is not None and not isinstance(v, dict)]
+            if k != "name" and k not in static and v is not None and not isinstance(v, dict) and not _is_specs(v)]
 
 
 def probe_steps(spec, extra=()):
@@ -214,6 +344,11 @@ def probe_steps(spec, extra=()):
     for v in spec.values():
         if isinstance(v, dict):
             points |= set(probe_steps(v))
+        elif _is_specs(v):
+            for inner in v:
+                points |= set(probe_steps(inner))
+        elif callable(v):
+            continue
         elif not isinstance(v, str | bool) and v is not None:
             for x in np.ravel(v):
                 if float(x).is_integer() and 0 <= x < 2**31 - 2:
@@ -223,5 +358,5 @@ def probe_steps(spec, extra=()):
 
 def family_without(spec, field):
     """The family of a spec and its other arguments built, to vary ``field`` alone."""
-    kwargs = {k: build(v) if isinstance(v, dict) else v for k, v in spec.items() if k not in ("name", field)}
+    kwargs = {k: _resolve(v, build) for k, v in spec.items() if k not in ("name", field)}
     return getattr(jaxlr, spec["name"]), kwargs

@@ -52,7 +52,10 @@ def exponential_decay(t, init_value, decay_rate, decay_steps=1, staircase=False,
                       end_value=None):
     t = max(t - transition_begin, 0)
     p = t // decay_steps if staircase else t / decay_steps
-    value = init_value * decay_rate**p
+    try:
+        value = init_value * decay_rate**p
+    except OverflowError:
+        value = math.inf
     if end_value is not None:
         value = max(value, end_value) if decay_rate < 1 else min(value, end_value)
     return value
@@ -130,3 +133,146 @@ def warmup_exponential(t, peak_value, warmup_steps, decay_rate, decay_steps=1, i
 
 def per_epoch(t, schedule, steps_per_epoch, staircase=True):
     return schedule(t // steps_per_epoch if staircase else t / steps_per_epoch)
+
+
+# --- issue 3: cyclic, restarts, large-model families and combinators ---------------------
+
+
+def cosine_restarts(t, init_value, first_period, period_mul=1.0, value_mul=1.0, end_value=0.0, warmup_steps=0,
+                    cycles=None):
+    if period_mul == 1:
+        index, length = t // first_period, first_period
+        start = index * first_period
+    else:
+        index, start, length = 0, 0.0, first_period
+        while t >= start + length:
+            start, length, index = start + length, length * period_mul, index + 1
+    position = t - start
+    if cycles is not None and index >= cycles:
+        return end_value
+    peak = end_value + (init_value - end_value) * value_mul**index
+    if position < warmup_steps:
+        return end_value + (peak - end_value) * position / warmup_steps
+    p = (position - warmup_steps) / (length - warmup_steps)
+    return end_value + (peak - end_value) * 0.5 * (1 + math.cos(math.pi * p))
+
+
+def cyclic(t, base_value, max_value, step_size_up, step_size_down=None, mode="triangular", gamma=1.0):
+    # torch.optim.lr_scheduler.CyclicLR.get_lr, verbatim in its arithmetic
+    down = step_size_up if step_size_down is None else step_size_down
+    total = step_size_up + down
+    ratio = step_size_up / total
+    cycle = math.floor(1 + t / total)
+    x = 1.0 + t / total - cycle
+    scale = x / ratio if x <= ratio else (x - 1) / (ratio - 1)
+    if mode == "triangular":
+        g = 1.0
+    elif mode == "triangular2":
+        g = 0.5 ** (cycle - 1)
+    else:
+        g = gamma**t
+    return base_value + (max_value - base_value) * scale * g
+
+
+def one_cycle(t, max_value, total_steps, pct_start=0.3, anneal="cos", div_factor=25.0, final_div_factor=1e4,
+              three_phase=False):
+    # torch.optim.lr_scheduler.OneCycleLR.get_lr; past total_steps - 1 the minimum holds
+    initial = max_value / div_factor
+    minimum = initial / final_div_factor
+    if three_phase:
+        phases = [(pct_start * total_steps - 1, initial, max_value),
+                  (2 * pct_start * total_steps - 2, max_value, initial), (total_steps - 1, initial, minimum)]
+    else:
+        phases = [(pct_start * total_steps - 1, initial, max_value), (total_steps - 1, max_value, minimum)]
+    if t > total_steps - 1:
+        return minimum
+    start = 0
+    for i, (end, a, b) in enumerate(phases):
+        if t <= end or i == len(phases) - 1:
+            pct = (t - start) / (end - start)
+            if anneal == "cos":
+                return b + (a - b) / 2.0 * (math.cos(math.pi * pct) + 1)
+            return (b - a) * pct + a
+        start = end
+    raise AssertionError
+
+
+def wsd(t, peak_value, total_steps, warmup_steps, decay_steps, init_value=0.0, end_value=0.0,
+        decay_shape="linear", warmup_shape="linear"):
+    if isinstance(warmup_steps, float) and 0 < warmup_steps < 1:
+        warmup_steps = round(warmup_steps * total_steps)
+    if isinstance(decay_steps, float) and 0 < decay_steps < 1:
+        decay_steps = round(decay_steps * total_steps)
+    if t < warmup_steps:
+        return _warmup(t, init_value, peak_value, warmup_steps, warmup_shape)
+    if t < total_steps - decay_steps:
+        return peak_value
+    if t >= total_steps:
+        return end_value
+    q = (t - (total_steps - decay_steps)) / decay_steps
+    if decay_shape == "exponential":
+        return peak_value * (end_value / peak_value) ** q
+    w = {"linear": 1 - q, "cosine": 0.5 * (1 + math.cos(math.pi * q)), "1-sqrt": 1 - math.sqrt(q)}[decay_shape]
+    return end_value + (peak_value - end_value) * w
+
+
+def noam(t, d_model, warmup_steps, scale=1.0):
+    decay = t**-0.5 if t > 0 else math.inf
+    return scale * d_model**-0.5 * min(decay, t * warmup_steps**-1.5)
+
+
+def rex_decay(t, init_value, total_steps, end_value=0.0):
+    z = 1 - min(t, total_steps) / total_steps
+    return end_value + (init_value - end_value) * z / (0.5 + 0.5 * z)
+
+
+def tanh_decay(t, init_value, decay_steps, end_value=0.0, lower=-7.0, upper=3.0):
+    if t >= decay_steps:
+        return end_value
+    r = t / decay_steps
+    return end_value + (init_value - end_value) * 0.5 * (1 - math.tanh(lower * (1 - r) + upper * r))
+
+
+def scale(t, schedule, factor):
+    return factor * schedule(t)
+
+
+def clip(t, schedule, min_value=None, max_value=None):
+    value = schedule(t)
+    if min_value is not None:
+        value = max(value, min_value)
+    if max_value is not None:
+        value = min(value, max_value)
+    return value
+
+
+def multiply(t, first, second):
+    return first(t) * second(t)
+
+
+def shift(t, schedule, steps):
+    return schedule(max(t - steps, 0))
+
+
+def repeat(t, schedule, period):
+    return schedule(t % period)
+
+
+def cooldown(t, schedule, total_steps, cooldown_steps, shape="linear"):
+    start = total_steps - cooldown_steps
+    if t < start:
+        return schedule(t)
+    if t >= total_steps:
+        return 0.0
+    q = (t - start) / cooldown_steps
+    w = {"linear": 1 - q, "cosine": 0.5 * (1 + math.cos(math.pi * q)), "1-sqrt": 1 - math.sqrt(q)}[shape]
+    return schedule(t) * w
+
+
+def join(t, schedules, boundaries):
+    k = bisect.bisect_right(list(boundaries), t)
+    return schedules[k](t - (boundaries[k - 1] if k else 0))
+
+
+def from_fn(t, fn, **params):
+    return fn(t, **params)
