@@ -12,6 +12,9 @@ after warm-up:
    evaluation time.
 2. ``train_step``: a jitted ``optax.adamw`` update of a small MLP's parameters with the
    schedule against the same update with a constant float learning rate.
+3. ``composition``: ``jaxlr.join`` and ``jaxlr.piecewise_constant`` against
+   ``optax.join_schedules`` and ``optax.piecewise_constant_schedule`` for K = 2 ... 10,000
+   pieces: jaxpr size, compile time and evaluation time over the steps, with a log-log plot.
 
 Results go to ``benchmarks/results/<device>.json`` and ``<device>.md`` with the device and
 the jax, jaxlib and optax versions.
@@ -172,6 +175,74 @@ def bench_train_step(width: int, repetitions: int, updates_per_call: int) -> lis
     return rows
 
 
+def _compile_and_eval(fn: Callable, steps: jax.Array, reps: int) -> tuple[int, float, float]:
+    """jaxpr equations, compile seconds (median of up to 3) and evaluation seconds (median)."""
+    eqns = jaxpr_size(fn, steps)
+    compiles = [compile_seconds(fn, steps) for _ in range(1 if reps <= 1 else 3)]
+    compiled = jax.jit(fn).lower(steps).compile()
+    (evaluation,) = interleaved_medians([lambda: compiled(steps)], max(reps, 1), warmup=1)
+    return eqns, statistics.median(compiles), evaluation
+
+
+def bench_composition(ks: list[int], n_steps: int, reps: int, optax_max_pieces: int) -> list[dict]:
+    """K cosine pieces of period 100 joined, and K boundaries of a piecewise constant."""
+    steps = jnp.arange(n_steps, dtype=jnp.int32) * max(1, 100 * max(ks) // n_steps)
+    rows = []
+    for k in ks:
+        boundaries = list(range(100, 100 * k, 100))
+        peaks = [1e-3 * (1 + i % 7) for i in range(k)]
+        scales = {b: 0.5 + (i % 3) * 0.25 for i, b in enumerate(boundaries)}
+        values = [1e-3]
+        for b in boundaries:
+            values.append(values[-1] * scales[b])
+        candidates = {
+            "jaxlr.join": jaxlr.join([jaxlr.cosine_decay(p, 100) for p in peaks], boundaries),
+            "optax.join_schedules": optax.join_schedules([optax.cosine_decay_schedule(p, 100) for p in peaks],
+                                                         boundaries),
+            "jaxlr.piecewise_constant": jaxlr.piecewise_constant(boundaries, values),
+            "optax.piecewise_constant_schedule": optax.piecewise_constant_schedule(1e-3, scales),
+        }
+        for name, schedule in candidates.items():
+            if name.startswith("optax") and k > optax_max_pieces:
+                continue
+            big = k >= 1000 and name.startswith("optax")
+            eqns, compile_s, eval_s = _compile_and_eval(lambda s, f=schedule: f(s), steps, 1 if big else reps)
+            rows.append({"pieces": k, "schedule": name, "jaxpr_eqns": eqns, "compile_s": compile_s, "eval_s": eval_s})
+            print(f"  composition K={k:6d} {name:34s} eqns {eqns:7d} compile {compile_s:7.2f}s "
+                  f"eval {1e3 * eval_s:9.2f}ms", flush=True)
+    return rows
+
+
+def plot_composition(rows: list[dict], path: Path) -> bool:
+    """Log-log plot of compile time, evaluation time and jaxpr size against K."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("  (matplotlib not installed: pip install -e '.[plot]' for the plot)")
+        return False
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    for name in dict.fromkeys(r["schedule"] for r in rows):
+        series = [r for r in rows if r["schedule"] == name]
+        style = "-o" if name.startswith("jaxlr") else "--s"
+        for ax, key in zip(axes, ("compile_s", "eval_s", "jaxpr_eqns"), strict=True):
+            ax.plot([r["pieces"] for r in series], [r[key] for r in series], style, label=name)
+    for ax, title in zip(axes, ("compile time (s)", "evaluation time (s)", "jaxpr equations"), strict=True):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("pieces K")
+        ax.set_title(title)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle("jaxlr against optax: K pieces joined, and a piecewise constant with K pieces")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
 def device_name() -> str:
     device = jax.devices()[0]
     kind = device.device_kind.lower().replace(" ", "-")
@@ -209,6 +280,17 @@ def markdown(result: dict) -> str:
         lines.append(
             f"| {r['schedule']} | {r['step_us_constant']:.2f} | {r['step_us_schedule']:.2f} | {r['ratio']:.3f} |"
         )
+    lines += [
+        "",
+        f"## Composition: K pieces, {result['composition_steps']:,} steps per evaluation",
+        "",
+        "| K | schedule | jaxpr eqns | compile s | eval ms |",
+        "|---|---|---|---|---|",
+    ]
+    for r in result["composition"]:
+        lines.append(
+            f"| {r['pieces']} | {r['schedule']} | {r['jaxpr_eqns']} | {r['compile_s']:.3f} | {1e3 * r['eval_s']:.2f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -216,9 +298,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description="jaxlr benchmarks")
     parser.add_argument("--quick", action="store_true", help="small sizes, few repetitions (CI)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for <device>.json and .md")
+    parser.add_argument("--optax-max-pieces", type=int, default=10_000,
+                        help="largest K to compile optax at (its compile time grows superlinearly)")
     args = parser.parse_args(argv)
 
     n_steps, reps, width, scan = (10_000, 5, 16, 10) if args.quick else (1_000_000, 30, 256, 100)
+    ks = [2, 16] if args.quick else [2, 10, 100, 1000, 3000, 10_000]
     print(f"jaxlr benchmarks on {device_name()} ({'quick' if args.quick else 'full'})", flush=True)
     result = {
         "environment": {
@@ -235,12 +320,15 @@ def main(argv: list[str] | None = None) -> dict:
         "train_step_width": width,
         "vs_optax": bench_vs_optax(n_steps, reps),
         "train_step": bench_train_step(width, reps, scan),
+        "composition_steps": n_steps,
+        "composition": bench_composition(ks, n_steps, max(3, reps // 3), args.optax_max_pieces),
     }
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / device_name()
     stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
     stem.with_suffix(".md").write_text(markdown(result))
-    print(f"wrote {stem.with_suffix('.json')} and {stem.with_suffix('.md')}")
+    plotted = plot_composition(result["composition"], args.out / f"{device_name()}-composition.png")
+    print(f"wrote {stem.with_suffix('.json')} and {stem.with_suffix('.md')}" + (" and the plot" if plotted else ""))
     return result
 
 

@@ -72,7 +72,8 @@ class Schedule:
             if not f.metadata.get("static") and isinstance(value, list | tuple):
                 if not all(_is_number(v) for v in value):
                     raise ValueError(f"{f.name} must be a list of numbers, got {value!r}")
-                object.__setattr__(self, f.name, np.asarray(value))
+                stacked = np.asarray(value) if is_concrete(value) else jnp.stack([jnp.asarray(v) for v in value])
+                object.__setattr__(self, f.name, stacked)
         self._check()
 
     def _check(self) -> None:

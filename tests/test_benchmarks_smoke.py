@@ -20,5 +20,11 @@ def test_quick_benchmark_writes_every_field(tmp_path):
     assert len(result["train_step"]) == len(run.PAIRS) + len(run.ONLY_JAXLR)
     for row in result["train_step"]:
         assert set(row) == {"schedule", "step_us_constant", "step_us_schedule", "ratio"}
+    assert {(r["pieces"], r["schedule"]) for r in result["composition"]} == {
+        (k, name) for k in (2, 16) for name in ("jaxlr.join", "optax.join_schedules", "jaxlr.piecewise_constant",
+                                                 "optax.piecewise_constant_schedule")
+    }
+    for row in result["composition"]:
+        assert set(row) == {"pieces", "schedule", "jaxpr_eqns", "compile_s", "eval_s"}
     table = (tmp_path / f"{device}.md").read_text()
-    assert table.count("\n|") == 2 * 2 + len(result["vs_optax"]) + len(result["train_step"])
+    assert table.count("\n|") == 3 * 2 + len(result["vs_optax"]) + len(result["train_step"]) + 8

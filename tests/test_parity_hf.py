@@ -57,3 +57,53 @@ def test_polynomial_decay_schedule_with_warmup(warmup, total, end, power):
                 num_training_steps=total, lr_end=end, power=power)
     ours = jaxlr.warmup_then(jaxlr.polynomial(LR, end, total - warmup, power), warmup)
     assert_parity(ours(jnp.arange(total + 500)), theirs)
+
+
+def hf_scheduler(name, n, warmup, total, **specific):
+    transformers = require("transformers")
+    return torch_lrs(lambda o: transformers.get_scheduler(
+        name, o, num_warmup_steps=warmup, num_training_steps=total, scheduler_specific_kwargs=specific), n, LR)
+
+
+@pytest.mark.parametrize(("warmup", "total", "cycles"), [(100, 1000, 3), (0, 2000, 1), (50, 3000, 5)])
+def test_cosine_with_restarts(warmup, total, cycles):
+    theirs = hf_scheduler("cosine_with_restarts", total + 300, warmup, total, num_cycles=cycles)
+    ours = jaxlr.warmup_then(jaxlr.cosine_restarts(LR, (total - warmup) / cycles, cycles=cycles), warmup)
+    assert_parity(ours(jnp.arange(total + 300)), theirs)
+
+
+@pytest.mark.parametrize(
+    ("warmup", "decay", "total", "warmup_type", "decay_type", "ratio"),
+    [(100, 300, 1000, "linear", "cosine", 0.0), (50, 500, 2000, "cosine", "1-sqrt", 0.1),
+     (0, 1000, 1000, "linear", "linear", 0.0), (200, 200, 3000, "1-sqrt", "linear", 0.05)],
+)
+def test_warmup_stable_decay(warmup, decay, total, warmup_type, decay_type, ratio):
+    theirs = hf_scheduler("warmup_stable_decay", total + 300, warmup, total, num_decay_steps=decay,
+                          warmup_type=warmup_type, decay_type=decay_type, min_lr_ratio=ratio)
+    ours = jaxlr.wsd(LR, total, warmup, decay, init_value=ratio * LR, end_value=ratio * LR,
+                     decay_shape=decay_type, warmup_shape=warmup_type)
+    assert_parity(ours(jnp.arange(total + 300)), theirs)
+
+
+@pytest.mark.parametrize(
+    ("name", "ours"),
+    [
+        ("linear", lambda w, t: jaxlr.warmup_linear(LR, w, t)),
+        ("cosine", lambda w, t: jaxlr.warmup_cosine(LR, w, t)),
+        ("polynomial", lambda w, t: jaxlr.warmup_then(jaxlr.polynomial(LR, 1e-7, t - w), w)),
+        ("constant_with_warmup", lambda w, t: jaxlr.linear_warmup(LR, w)),
+        ("inverse_sqrt", lambda w, t: jaxlr.inverse_sqrt_decay(LR, w)),
+    ],
+)
+def test_get_scheduler_names(name, ours):
+    warmup, total = 100, 1500
+    theirs = hf_scheduler(name, total + 1, warmup, total)
+    assert_parity(ours(warmup, total)(jnp.arange(total + 1)), theirs)
+
+
+def test_linear_to_zero_is_warmup_linear():
+    # Bergsma et al. 2025 ("straight to zero"): linear decay to zero after warmup.
+    schedule = jaxlr.warmup_linear(LR, 100, 2000)
+    values = schedule(jnp.arange(2001))
+    assert float(values[2000]) == 0.0 and float(values[100]) == pytest.approx(LR)
+    assert_parity(values, hf("get_linear_schedule_with_warmup", 2001, num_warmup_steps=100, num_training_steps=2000))

@@ -56,3 +56,13 @@ def test_cosine_decay_with_warmup_is_warmup_then(warmup, decay_steps, alpha):
     )
     ours = jaxlr.warmup_then(jaxlr.cosine_decay(0.1, decay_steps, end_value=alpha * 0.1), warmup)
     assert_parity(ours(jnp.arange(n)), theirs)
+
+
+@pytest.mark.parametrize(
+    ("first", "t_mul", "m_mul", "alpha"),
+    [(100, 2.0, 1.0, 0.0), (100, 1.0, 0.5, 0.0), (50, 1.5, 0.8, 0.1), (300, 2.0, 0.9, 0.05)],
+)
+def test_cosine_decay_restarts(first, t_mul, m_mul, alpha):
+    theirs = keras_lrs("CosineDecayRestarts", 0.1, first, t_mul, m_mul, alpha, steps=N)
+    ours = jaxlr.cosine_restarts(0.1, first, t_mul, m_mul, end_value=alpha * 0.1)
+    assert_parity(ours(jnp.arange(N)), theirs)

@@ -82,3 +82,28 @@ def test_jaxlr_schedules_compose_inside_optax_join_schedules():
     values = np.asarray(joined(STEPS))
     assert values[0] == 0 and values[100] == pytest.approx(1e-3) and values[1000] == pytest.approx(1e-5)
     assert_parity(values[:1000], jaxlr.warmup_cosine(1e-3, 100, 1000)(STEPS[:1000]))
+
+
+def test_sgdr_schedule_is_a_join_of_warmup_cosines():
+    kwargs = [dict(init_value=0.0, peak_value=0.1, warmup_steps=50, decay_steps=500, end_value=1e-4),
+              dict(init_value=1e-4, peak_value=0.05, warmup_steps=20, decay_steps=1000, end_value=1e-5),
+              dict(init_value=1e-5, peak_value=0.02, warmup_steps=10, decay_steps=1500, end_value=0.0)]
+    theirs = optax_lrs(optax.sgdr_schedule(kwargs), N)
+    pieces = [jaxlr.warmup_cosine(k["peak_value"], k["warmup_steps"], k["decay_steps"], k["init_value"],
+                                  k["end_value"]) for k in kwargs]
+    ours = jaxlr.join(pieces, list(np.cumsum([k["decay_steps"] for k in kwargs])[:-1]))
+    assert_parity(ours(STEPS), theirs)
+
+
+@pytest.mark.parametrize(("total", "pct"), [(1000, 0.3), (2999, 0.25)])
+def test_cosine_onecycle_differs_from_torch_by_one_step_and_has_a_recipe(total, pct):
+    theirs = optax_lrs(optax.cosine_onecycle_schedule(total, 0.1, pct, 25.0, 1e4), N)
+    peak_step = int(pct * total)
+    initial, minimum = 0.1 / 25.0, 0.1 / 25.0 / 1e4
+    recipe = jaxlr.join([jaxlr.cosine_decay(initial, peak_step, end_value=0.1),
+                         jaxlr.cosine_decay(0.1, total - peak_step, end_value=minimum)], [peak_step])
+    assert_parity(recipe(STEPS), theirs)
+    # jaxlr.one_cycle follows torch: the peak comes one step earlier than optax's
+    torch_like = jaxlr.one_cycle(0.1, total, pct)
+    assert float(torch_like(pct * total - 1)) == pytest.approx(0.1)
+    assert float(theirs[peak_step]) == pytest.approx(0.1) and theirs[peak_step - 1] < 0.1

@@ -73,3 +73,55 @@ def test_step_lr_stepped_per_epoch():
     theirs = per_epoch.repeat(steps_per_epoch)
     schedule = jaxlr.per_epoch(jaxlr.step_decay(0.1, 20, 0.1), steps_per_epoch)
     assert_parity(ours(schedule, epochs * steps_per_epoch), theirs)
+
+
+@pytest.mark.parametrize(
+    ("up", "down", "mode", "gamma"),
+    [(200, None, "triangular", 1.0), (150, 350, "triangular2", 1.0), (100, 100, "exp_range", 0.999),
+     (7, 3, "triangular", 1.0)],
+)
+def test_cyclic_lr(up, down, mode, gamma):
+    torch = require("torch")
+    theirs = torch_lrs(lambda o: torch.optim.lr_scheduler.CyclicLR(
+        o, 0.01, 0.1, up, down, mode=mode, gamma=gamma, cycle_momentum=False), N, 0.01)
+    assert_parity(ours(jaxlr.cyclic(0.01, 0.1, up, down, mode, gamma)), theirs)
+
+
+@pytest.mark.parametrize(
+    ("total", "pct", "anneal", "three_phase", "div", "final_div"),
+    [(1000, 0.3, "cos", False, 25.0, 1e4), (3000, 0.25, "linear", False, 10.0, 100.0),
+     (2000, 0.3, "cos", True, 25.0, 1e4), (997, 0.41, "linear", True, 5.0, 1e3), (10, 0.5, "cos", False, 25.0, 1e4)],
+)
+def test_one_cycle_lr(total, pct, anneal, three_phase, div, final_div):
+    torch = require("torch")
+    theirs = torch_lrs(lambda o: torch.optim.lr_scheduler.OneCycleLR(
+        o, 0.1, total_steps=total, pct_start=pct, anneal_strategy=anneal, div_factor=div,
+        final_div_factor=final_div, three_phase=three_phase, cycle_momentum=False), total, 0.1)
+    schedule = jaxlr.one_cycle(0.1, total, pct, anneal, div, final_div, three_phase)
+    assert_parity(ours(schedule, total), theirs)
+
+
+@pytest.mark.parametrize(("t_0", "t_mult", "eta_min"), [(100, 1, 0.0), (50, 2, 1e-4), (7, 3, 0.01), (1000, 1, 1e-3)])
+def test_cosine_annealing_warm_restarts(t_0, t_mult, eta_min):
+    torch = require("torch")
+    theirs = torch_lrs(lambda o: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, t_0, t_mult, eta_min), N, 0.1)
+    assert_parity(ours(jaxlr.cosine_restarts(0.1, t_0, float(t_mult), end_value=eta_min)), theirs)
+
+
+def test_sequential_lr_is_join():
+    torch = require("torch")
+    lr_scheduler = torch.optim.lr_scheduler
+    theirs = torch_lrs(lambda o: lr_scheduler.SequentialLR(
+        o, [lr_scheduler.LinearLR(o, 0.01, 1.0, 100), lr_scheduler.CosineAnnealingLR(o, 900)], milestones=[100]),
+        N, 0.1)
+    schedule = jaxlr.join([jaxlr.linear(0.001, 0.1, 100), jaxlr.cosine_decay(0.1, 900, periodic=True)], [100])
+    assert_parity(ours(schedule), theirs)
+
+
+def test_chained_scheduler_is_multiply():
+    torch = require("torch")
+    lr_scheduler = torch.optim.lr_scheduler
+    theirs = torch_lrs(lambda o: lr_scheduler.ChainedScheduler(
+        [lr_scheduler.ConstantLR(o, 0.5, 100), lr_scheduler.ExponentialLR(o, 0.999)]), N, 0.1)
+    schedule = jaxlr.multiply(jaxlr.piecewise_constant([100], [0.05, 0.1]), jaxlr.exponential_decay(1.0, 0.999))
+    assert_parity(ours(schedule), theirs)
