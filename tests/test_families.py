@@ -199,3 +199,21 @@ def test_array_of_steps_and_jit():
 def test_step_must_be_numeric():
     with pytest.raises(TypeError, match="step"):
         jaxlr.constant(0.1)(jnp.array([True]))
+
+
+@pytest.mark.parametrize("offset", [0, 1, 5, 19, 123, 2**20 + 7])
+def test_cycles_near_2_30_have_the_exact_phase(offset):
+    # float32 steps lose integers above 2**24; the position in the cycle is taken in integers.
+    t = 2**30 + offset
+    tri = jaxlr.cyclic(0.1, 1.0, step_size_up=7, step_size_down=13)
+    position = t % 20
+    ramp = position / 7 if position <= 7 else (20 - position) / 13
+    check(tri, {t: 0.1 + 0.9 * ramp})
+    sgdr = jaxlr.cosine_restarts(1.0, first_period=37, end_value=0.1)
+    check(sgdr, {t: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (t % 37) / 37))})
+    geometric = jaxlr.cosine_restarts(1.0, first_period=10, period_mul=2.0)
+    start, length = 0, 10
+    while t >= start + length:
+        start, length = start + length, 2 * length
+    # growing periods: float32 position, right to about 1e-7 of a 2**29-step cycle
+    check(geometric, {t: 0.5 * (1 + math.cos(math.pi * (t - start) / length))}, rel=1e-6, abs=1e-6)
