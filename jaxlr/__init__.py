@@ -8,6 +8,7 @@ whose numeric hyperparameters are leaves: sweep them with ``jax.vmap``, differen
 
 from jaxlr._base import REGISTRY, Schedule
 from jaxlr.compose import clip, cooldown, from_fn, join, multiply, per_epoch, repeat, scale, shift
+from jaxlr.config import from_config, get, names, parse, to_config
 from jaxlr.cyclic import cosine_restarts, cyclic, one_cycle
 from jaxlr.decay import (
     constant,
@@ -45,7 +46,9 @@ __all__ = [
     "cyclic",
     "exponential_decay",
     "exponential_warmup",
+    "from_config",
     "from_fn",
+    "get",
     "inverse_sqrt_decay",
     "inverse_time_decay",
     "join",
@@ -53,8 +56,10 @@ __all__ = [
     "linear_warmup",
     "multiply",
     "multistep_decay",
+    "names",
     "noam",
     "one_cycle",
+    "parse",
     "per_epoch",
     "piecewise_constant",
     "piecewise_linear",
@@ -65,6 +70,7 @@ __all__ = [
     "shift",
     "step_decay",
     "tanh_decay",
+    "to_config",
     "warmup_cosine",
     "warmup_exponential",
     "warmup_linear",

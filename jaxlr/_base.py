@@ -106,6 +106,19 @@ class Schedule:
             parts.append(f"{f.name}={_format(value)}")
         return f"{type(self).__name__}({', '.join(parts)})"
 
+    def to_config(self) -> dict[str, Any]:
+        """A config of plain Python values that ``jaxlr.from_config`` rebuilds an equal
+        schedule from: ``{"name": ..., **arguments}``, nested for combinators, defaults left
+        out. A ``from_fn`` schedule (a Python function) and one built from traced values have
+        none, and say so."""
+        config: dict[str, Any] = {"name": type(self).__name__}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if f.default is not dataclasses.MISSING and _same(value, f.default):
+                continue
+            config[f.name] = _plain(value, f"{config['name']}.{f.name}")
+        return config
+
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
@@ -429,6 +442,25 @@ def check_less_equal(name_a: str, a: Any, name_b: str, b: Any) -> None:
     x, y = _numeric(name_a, a), _numeric(name_b, b)
     if x is not None and y is not None and not np.all(x <= y):
         raise ValueError(f"{name_a} must be <= {name_b}, got {name_a}={_format(a)} and {name_b}={_format(b)}")
+
+
+def _plain(value: Any, where: str) -> Any:
+    """``value`` as plain Python data for a config."""
+    if isinstance(value, Schedule):
+        return value.to_config()
+    if hasattr(value, "unstacked"):  # a join's pieces
+        return [piece.to_config() for piece in value.unstacked()]
+    if callable(value):
+        raise ValueError(f"{where} is a Python function: a from_fn schedule has no config")
+    if isinstance(value, dict):
+        return {k: _plain(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if not is_concrete(value):
+        raise ValueError(f"{where} is traced: a schedule built under jit or vmap has no config")
+    return np.asarray(value).tolist()
 
 
 def _same(a: Any, b: Any) -> bool:

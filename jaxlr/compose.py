@@ -332,6 +332,9 @@ class Pieces:
     groups: tuple[Schedule, ...]
     group: np.ndarray
     index: np.ndarray
+    # A group of one piece stays as given: its Python-number hyperparameters keep their
+    # float64 precision (see log_of), which gathering from a float32 stack would lose.
+    stacked: tuple[bool, ...] = dataclasses.field(default=(), metadata={"static": True})
 
     @classmethod
     def of(cls, schedules: Sequence[Any]) -> Pieces:
@@ -341,20 +344,27 @@ class Pieces:
             keys.setdefault(_group_key(piece), []).append(k)
         group = np.zeros(len(lifted), np.int32)
         index = np.zeros(len(lifted), np.int32)
-        groups = []
+        groups, stacked = [], []
         for g, members in enumerate(keys.values()):
             group[members] = g
             index[members] = np.arange(len(members))
-            groups.append(_stack([lifted[k] for k in members]))
-        return cls(tuple(groups), group, index)
+            stacked.append(len(members) > 1)
+            groups.append(_stack([lifted[k] for k in members]) if stacked[-1] else lifted[members[0]])
+        return cls(tuple(groups), group, index, tuple(stacked))
+
+    def piece(self, g: int, index: jax.Array) -> Schedule:
+        """Member ``index`` of group ``g`` (traced index; clamps out of range)."""
+        return _take(self.groups[g], index) if self.stacked[g] else self.groups[g]
 
     def __len__(self) -> int:
         return int(np.shape(self.group)[-1])  # the last axis: a batch of joins stacks in front
 
     def __getitem__(self, k: int) -> Schedule:
         """Piece ``k`` as it was given (NumPy indexing keeps float64 values exact)."""
-        group, index = self.groups[int(self.group[k])], int(self.index[k])
-        return jax.tree.map(lambda x: np.asarray(x)[index] if is_concrete(x) else x[index], group)
+        g, index = int(self.group[k]), int(self.index[k])
+        if not self.stacked[g]:
+            return self.groups[g]
+        return jax.tree.map(lambda x: np.asarray(x)[index] if is_concrete(x) else x[index], self.groups[g])
 
     def unstacked(self) -> list[Schedule]:
         return [self[k] for k in range(len(self))]
@@ -436,7 +446,7 @@ class join(Schedule):
         local = step.astype(dtype) - start.astype(dtype)
         group = jnp.take(jnp.asarray(pieces.group), k, mode="clip")
         index = jnp.take(jnp.asarray(pieces.index), k, mode="clip")
-        branches = [lambda i, t, g=g: _take(g, i)(t) for g in pieces.groups]
+        branches = [lambda i, t, g=g: pieces.piece(g, i)(t) for g in range(len(pieces.groups))]
         if len(branches) == 1:
             return branches[0](index, local)
         return jax.lax.switch(group, branches, index, local)

@@ -28,6 +28,8 @@ def test_readme_quick_start_runs_and_prints_what_it_says(capsys):
     assert printed[3] == "(3, 10)"
     assert float(namespace["d_lr_d_warmup"]) < 0  # a longer warmup lowers the lr at step 500
     assert float(namespace["same"](5_000)) == pytest.approx(float(namespace["joined"](5_000)), rel=1e-6)
+    assert namespace["per_epoch"].milestones.tolist() == [11_700, 23_400]
+    assert printed[4] == "['clip', 'constant', 'cooldown'] noam(d_model=512, warmup_steps=4000)"
 
 
 def test_readme_setup_commands_are_the_ones_ci_runs():

@@ -1,0 +1,5 @@
+import sys
+
+from jaxlr.cli import main
+
+sys.exit(main())
