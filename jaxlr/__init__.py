@@ -7,6 +7,7 @@ whose numeric hyperparameters are leaves: sweep them with ``jax.vmap``, differen
 """
 
 from jaxlr._base import REGISTRY, Schedule
+from jaxlr.adaptive import Decision, PlateauState, StoppingState, current_lr, early_stopping, reduce_on_plateau
 from jaxlr.compose import clip, cooldown, from_fn, join, multiply, per_epoch, repeat, scale, shift
 from jaxlr.config import from_config, get, names, parse, to_config
 from jaxlr.cyclic import cosine_restarts, cyclic, one_cycle
@@ -37,13 +38,18 @@ __version__ = "0.1.0"
 
 __all__ = [
     "REGISTRY",
+    "Decision",
+    "PlateauState",
     "Schedule",
+    "StoppingState",
     "clip",
     "constant",
     "cooldown",
     "cosine_decay",
     "cosine_restarts",
+    "current_lr",
     "cyclic",
+    "early_stopping",
     "exponential_decay",
     "exponential_warmup",
     "from_config",
@@ -64,6 +70,7 @@ __all__ = [
     "piecewise_constant",
     "piecewise_linear",
     "polynomial",
+    "reduce_on_plateau",
     "repeat",
     "rex_decay",
     "scale",

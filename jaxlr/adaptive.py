@@ -1,0 +1,286 @@
+"""Decay that depends on a monitored value: reduce on plateau, early stopping, reading the lr.
+
+Everything here is a pure function of a small pytree state, so it runs inside ``jax.jit``
+with no host round trip and checkpoints with the rest of the training state.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxlr._base import check, check_choice, check_nonnegative
+
+RULES = ("torch", "keras")
+
+
+class PlateauState(NamedTuple):
+    """State of :func:`reduce_on_plateau`: the best value seen, the number of values in a
+    row that did not improve on it, the cooldown steps left, and the current scale."""
+
+    best: jax.Array
+    bad_values: jax.Array
+    cooldown: jax.Array
+    scale: jax.Array
+
+
+def _improves(value: jax.Array, reference: jax.Array, mode: str, threshold: float, threshold_mode: str) -> jax.Array:
+    """Whether ``value`` beats ``reference`` by the threshold (relative to |reference|)."""
+    margin = threshold * jnp.abs(reference) if threshold_mode == "rel" else threshold
+    margin = jnp.where(jnp.isfinite(reference), margin, 0.0)
+    if mode == "min":
+        return value < reference - margin
+    return value > reference + margin
+
+
+class _Plateau:
+    """The plateau rule's configuration and its pure state update (see reduce_on_plateau)."""
+
+    def __init__(
+        self, factor: float, patience: int, threshold: float, threshold_mode: str, mode: str, cooldown: int,
+        min_scale: float, eps: float, rule: str,
+    ) -> None:
+        check("factor", factor, "in (0, 1)", lambda v: (v > 0) & (v < 1))
+        check_nonnegative("patience", patience)
+        check_nonnegative("threshold", threshold)
+        check_choice("threshold_mode", threshold_mode, ("rel", "abs"))
+        check_choice("mode", mode, ("min", "max"))
+        check_nonnegative("cooldown", cooldown)
+        check_nonnegative("min_scale", min_scale)
+        check_nonnegative("eps", eps)
+        check_choice("rule", rule, RULES)
+        self.factor, self.patience, self.threshold = factor, patience, threshold
+        self.threshold_mode = "abs" if rule == "keras" else threshold_mode
+        self.mode, self.cooldown, self.min_scale, self.eps, self.rule = mode, cooldown, min_scale, eps, rule
+
+    def init(self, params: Any = None) -> PlateauState:
+        worst = jnp.inf if self.mode == "min" else -jnp.inf
+        return PlateauState(jnp.asarray(worst, jnp.float32), jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32),
+                            jnp.ones((), jnp.float32))
+
+    def observe(self, state: PlateauState, value: Any) -> PlateauState:
+        """The state after one observation of ``value`` (unchanged if it is not finite)."""
+        value = jnp.asarray(value, jnp.float32)
+        better = _improves(value, state.best, self.mode, self.threshold, self.threshold_mode)
+        best = jnp.where(better, value, state.best)
+        in_cooldown = state.cooldown > 0
+        cooldown = jnp.where(in_cooldown, state.cooldown - 1, state.cooldown)
+        reduced_scale = jnp.maximum(state.scale * self.factor, self.min_scale)
+        if self.rule == "torch":
+            bad = jnp.where(in_cooldown, 0, jnp.where(better, 0, state.bad_values + 1))
+            cut = bad > self.patience
+            reduced = cut & (state.scale - reduced_scale > self.eps)
+            reset = cut  # torch restarts the cooldown and the count on every cut
+        else:
+            still_cooling = cooldown > 0
+            bad = jnp.where(in_cooldown, 0, state.bad_values)
+            bad = jnp.where(better, 0, jnp.where(still_cooling, bad, bad + 1))
+            cut = ~better & ~still_cooling & (bad >= self.patience)
+            reduced = cut & (state.scale > self.min_scale)
+            reset = reduced  # Keras only when the rate actually changed
+        new = PlateauState(
+            best,
+            jnp.where(reset, 0, bad).astype(jnp.int32),
+            jnp.where(reset, self.cooldown, cooldown).astype(jnp.int32),
+            jnp.where(reduced, reduced_scale, state.scale),
+        )
+        keep = ~jnp.isfinite(value)
+        return jax.tree.map(lambda old, updated: jnp.where(keep, old, updated), state, new)
+
+    def update(
+        self, updates: Any, state: PlateauState, params: Any = None, *, value: Any = jnp.nan, **extra: Any
+    ) -> tuple[Any, PlateauState]:
+        state = self.observe(state, value)
+        return jax.tree.map(lambda u: u * state.scale.astype(u.dtype), updates), state
+
+
+def reduce_on_plateau(
+    factor: float = 0.1, patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
+    mode: str = "min", cooldown: int = 0, min_scale: float = 0.0, eps: float = 1e-8, rule: str = "torch",
+) -> optax.GradientTransformationExtraArgs:
+    """Scales updates down by ``factor`` when a monitored value stops improving.
+
+    An optax ``GradientTransformationExtraArgs``: chain it after any optimizer and pass the
+    monitored value (say the validation loss) as ``value=``::
+
+        optimizer = optax.chain(optax.adamw(schedule), jaxlr.reduce_on_plateau(patience=5))
+        updates, state = optimizer.update(grads, state, params, value=val_loss)
+
+    Each call with a finite ``value`` is one observation (one ``scheduler.step(metric)`` of
+    torch). A NaN or inf ``value`` is ignored: the state is unchanged, so pass ``jnp.nan`` on
+    the steps between two validations. The scale applied is the one after the observation.
+
+    The rule (``rule="torch"``) is torch's ``ReduceLROnPlateau``: a value improves if it is
+    below ``best - threshold * |best|`` (``threshold_mode="rel"``) or ``best - threshold``
+    ("abs"), mirrored for ``mode="max"``; otherwise the count of bad values grows; in cooldown
+    the count is reset; when it exceeds ``patience`` (the ``patience + 1``-th bad value) the
+    scale becomes ``max(scale * factor, min_scale)`` (if that changes it by more than
+    ``eps``), the cooldown starts and the count resets. One difference, deliberate: torch's
+    relative test is ``value < best * (1 - threshold)``, which for a negative ``best`` counts
+    an equal value as an improvement, so a flat -1 sequence never reduces (optax's
+    ``contrib.reduce_on_plateau`` has the same flaw). ``|best|`` makes the rule work for
+    negative values and is identical to torch's for positive ones.
+
+    ``rule="keras"`` follows Keras' ``ReduceLROnPlateau`` callback: the cooldown counts down
+    before the comparison, ``threshold`` is its absolute ``min_delta``, the cut comes when
+    the count reaches ``patience``, and the cooldown restarts only if the scale changed.
+
+    The state (:class:`PlateauState`) is a pytree of four scalars: it checkpoints and
+    resumes with identical decisions. Comparisons are in float32, the precision of the
+    monitored values: a value within float32 rounding of the threshold (an improvement of
+    exactly ``threshold``, say) may be decided otherwise than by torch's float64.
+
+    Example:
+        >>> import jax.numpy as jnp, jaxlr
+        >>> rule = jaxlr.reduce_on_plateau(factor=0.5, patience=1)
+        >>> state, scales = rule.init(None), []
+        >>> for loss in (1.0, 1.0, 1.0, 0.5, 0.5, 0.5):
+        ...     _, state = rule.update(jnp.ones(1), state, value=loss)
+        ...     scales.append(float(state.scale))
+        >>> scales
+        [1.0, 1.0, 0.5, 0.5, 0.5, 0.25]
+    """
+
+    plateau = _Plateau(factor, patience, threshold, threshold_mode, mode, cooldown, min_scale, eps, rule)
+    return optax.GradientTransformationExtraArgs(plateau.init, plateau.update)
+
+
+class StoppingState(NamedTuple):
+    """State of :class:`early_stopping`: the best value, the values seen since it (``wait``),
+    the number of values offered so far, and whether training should stop."""
+
+    best: jax.Array
+    wait: jax.Array
+    epoch: jax.Array
+    stopped: jax.Array
+
+
+class Decision(NamedTuple):
+    """What :meth:`early_stopping.update` decided: the value improved on the best (keep
+    these parameters, for ``restore_best``), and training should stop."""
+
+    improved: jax.Array
+    stop: jax.Array
+
+
+class early_stopping:
+    """Stops training when a monitored value stops improving, with Keras' rules.
+
+    ``state, decision = rule.update(state, value)`` once per epoch: a pure, jit-compatible
+    update. Keras' ``EarlyStopping(monitor, min_delta, patience, mode, baseline,
+    start_from_epoch, restore_best_weights)``: values before ``start_from_epoch`` are
+    ignored; a value improves if it beats the best by ``min_delta`` (absolute); the wait
+    resets only when it also beats ``baseline`` (if given); training stops once ``wait >=
+    patience`` (never on the first epoch). ``decision.improved`` says when to keep the
+    parameters for restore-best (the caller keeps them: the rule holds no weights). A NaN or
+    inf value counts as no improvement, as in Keras.
+
+    Example:
+        >>> import jaxlr
+        >>> rule = jaxlr.early_stopping(patience=2)
+        >>> state = rule.init()
+        >>> for loss in (1.0, 0.8, 0.9, 0.85, 0.7):
+        ...     state, decision = rule.update(state, loss)
+        ...     print(bool(decision.improved), bool(decision.stop))
+        True False
+        True False
+        False False
+        False True
+        True False
+    """
+
+    def __init__(
+        self, min_delta: float = 0.0, patience: int = 0, mode: str = "min", baseline: float | None = None,
+        start_from_epoch: int = 0,
+    ) -> None:
+        check_nonnegative("patience", patience)
+        check_choice("mode", mode, ("min", "max"))
+        check_nonnegative("start_from_epoch", start_from_epoch)
+        check("min_delta", min_delta, "a finite number", lambda v: True)
+        if baseline is not None:
+            check("baseline", baseline, "a finite number", lambda v: True)
+        self.min_delta, self.patience, self.mode = abs(min_delta), patience, mode
+        self.baseline, self.start_from_epoch = baseline, start_from_epoch
+
+    def __repr__(self) -> str:
+        return (f"early_stopping(min_delta={self.min_delta}, patience={self.patience}, mode={self.mode!r}, "
+                f"baseline={self.baseline}, start_from_epoch={self.start_from_epoch})")
+
+    def init(self) -> StoppingState:
+        worst = jnp.inf if self.mode == "min" else -jnp.inf
+        return StoppingState(jnp.asarray(worst, jnp.float32), jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32),
+                             jnp.zeros((), bool))
+
+    def _beats(self, value: jax.Array, reference: Any) -> jax.Array:
+        if self.mode == "min":
+            return value + self.min_delta < reference
+        return value - self.min_delta > reference
+
+    def update(self, state: StoppingState, value: Any) -> tuple[StoppingState, Decision]:
+        value = jnp.asarray(value, jnp.float32)
+        counted = state.epoch >= self.start_from_epoch
+        wait = state.wait + 1
+        improved = counted & self._beats(value, state.best)
+        beats_baseline = True if self.baseline is None else self._beats(value, self.baseline)
+        best = jnp.where(improved, value, state.best)
+        wait = jnp.where(improved & beats_baseline, 0, wait)
+        stop = counted & ~improved & (wait >= self.patience) & (state.epoch > 0)
+        new = StoppingState(best, jnp.where(counted, wait, state.wait).astype(jnp.int32), state.epoch + 1,
+                            state.stopped | stop)
+        return new, Decision(improved, stop)
+
+
+def current_lr(opt_state: Any) -> jax.Array:
+    """The learning rate the last update used, read from an optimizer state.
+
+    Finds every ``learning_rate`` hyperparameter of an ``optax.inject_hyperparams`` state
+    anywhere in ``opt_state`` (through ``optax.chain``, ``multi_transform``, ``MultiSteps``,
+    ``lookahead``...) and multiplies it by the scale of every :func:`reduce_on_plateau` state
+    found beside it. With several learning rates (``multi_transform`` with one optimizer
+    per parameter group), returns them in the order found, as an array.
+
+    Example:
+        >>> import jax.numpy as jnp, optax, jaxlr
+        >>> opt = optax.chain(optax.inject_hyperparams(optax.sgd)(learning_rate=jaxlr.linear_warmup(1.0, 4)),
+        ...                   jaxlr.reduce_on_plateau(factor=0.5, patience=0))
+        >>> state = opt.init(jnp.zeros(2))
+        >>> for loss in (1.0, 2.0):
+        ...     _, state = opt.update(jnp.ones(2), state, value=loss)
+        >>> float(current_lr(state))   # warmup at count 1 (0.25), halved once by the plateau
+        0.125
+    """
+    rates, scale = [], jnp.ones((), jnp.float32)
+
+    def visit(node: Any) -> None:
+        nonlocal scale
+        if isinstance(node, optax.InjectHyperparamsState) or (
+            hasattr(node, "hyperparams") and isinstance(getattr(node, "hyperparams", None), dict)
+        ):
+            if "learning_rate" in node.hyperparams:
+                rates.append(jnp.asarray(node.hyperparams["learning_rate"]))
+            visit(node.inner_state)
+            return
+        if isinstance(node, PlateauState):
+            scale = scale * node.scale
+            return
+        if isinstance(node, dict):
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, tuple | list):
+            for value in node:
+                visit(value)
+        elif hasattr(node, "_fields"):
+            for value in node:
+                visit(value)
+        elif hasattr(node, "__dict__") and not isinstance(node, jax.Array):
+            for value in vars(node).values():
+                visit(value)
+
+    visit(opt_state)
+    if not rates:
+        raise ValueError("no learning rate in this optimizer state: build the optimizer with "
+                         "optax.inject_hyperparams(optax.adamw)(learning_rate=schedule)")
+    return rates[0] * scale if len(rates) == 1 else jnp.stack(rates) * scale

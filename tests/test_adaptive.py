@@ -1,0 +1,221 @@
+"""Reduce on plateau and early stopping against torch and Keras; current_lr; checkpoints."""
+
+from __future__ import annotations
+
+import io
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jaxlr
+from tests.peers import require
+
+
+def sequences():
+    rng = np.random.default_rng(0)
+    noisy = 1.0 + np.cumsum(rng.normal(0, 0.02, 300))
+    plateaus = np.repeat([5.0, 4.0, 4.0, 3.9999, 3.5, 3.5], 25)
+    decreasing_then_flat = np.concatenate([np.linspace(2, 1, 50), np.full(100, 1.0)])
+    # below the 1e-4 relative threshold for two steps, above it for three; margins of 2e-5,
+    # well above float32's resolution (the rule compares float32 values, torch float64 ones)
+    tiny_steps = 1.0 - np.arange(200) * 4e-5
+    spikes = np.where(np.arange(200) % 7 == 0, 10.0, 1.0 / (1 + np.arange(200)))
+    return {"noisy": noisy, "plateaus": plateaus, "flat": decreasing_then_flat, "tiny": tiny_steps,
+            "spikes": spikes, "negative_abs": -noisy}
+
+
+def torch_scales(values, **kwargs):
+    torch = require("torch")
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param], lr=1.0)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, **kwargs)
+    out = []
+    for v in np.asarray(values, np.float32):  # the float32 values jaxlr sees
+        scheduler.step(float(v))
+        out.append(optimizer.param_groups[0]["lr"])
+    return np.array(out)
+
+
+def jaxlr_scales(values, **kwargs):
+    rule = jaxlr.reduce_on_plateau(**kwargs)
+
+    def step(state, v):
+        _, state = rule.update(jnp.ones(()), state, value=v)
+        return state, state.scale
+
+    _, scales = jax.jit(lambda vs: jax.lax.scan(step, rule.init(None), vs))(jnp.asarray(values, jnp.float32))
+    return np.asarray(scales, np.float64)
+
+
+CONFIGS = [
+    dict(),
+    dict(factor=0.5, patience=3),
+    dict(factor=0.5, patience=2, cooldown=3),
+    dict(factor=0.3, patience=0, min_lr=0.01),
+    dict(patience=4, threshold=0.01, threshold_mode="abs"),
+    dict(patience=2, threshold=0.05),
+    dict(patience=3, mode="max"),
+    dict(patience=1, factor=0.5, eps=0.2),
+]
+
+
+@pytest.mark.parametrize("name", sorted(sequences()))
+@pytest.mark.parametrize("config", CONFIGS, ids=[str(c) for c in CONFIGS])
+def test_plateau_matches_torch(name, config):
+    values = sequences()[name]
+    if name == "negative_abs":
+        config = {**config, "threshold_mode": "abs"}  # torch's relative test fails for negatives (below)
+    torch_kwargs = dict(config)
+    ours_kwargs = {("min_scale" if k == "min_lr" else k): v for k, v in config.items()}
+    theirs = torch_scales(values, **torch_kwargs)
+    np.testing.assert_allclose(jaxlr_scales(values, **ours_kwargs), theirs, rtol=1e-6)
+
+
+def test_the_sequences_exercise_cuts_and_cooldowns():
+    # Parity on sequences where nothing happens would prove nothing: count torch's cuts.
+    cuts = {name: int(np.sum(np.diff(torch_scales(v, factor=0.5, patience=1, cooldown=3)) < 0))
+            for name, v in sequences().items()}
+    # isolated spikes in a falling loss must not cut; every other sequence cuts repeatedly
+    assert cuts.pop("spikes") == 0
+    assert all(count >= 2 for count in cuts.values()), cuts
+
+
+def test_negative_values_reduce_where_torch_and_optax_never_do():
+    flat = np.full(30, -1.0)
+    assert torch_scales(flat, patience=2)[-1] == 1.0  # torch: -1 < -1 * (1 - 1e-4) counts as better
+    ours = jaxlr_scales(flat, patience=2)
+    # best = -1 after the first value; the 4th value is the 3rd bad one: cut, then every 3
+    np.testing.assert_allclose(ours[:10], [1, 1, 1, 0.1, 0.1, 0.1, 0.01, 0.01, 0.01, 1e-3], rtol=1e-6)
+
+
+def test_nan_and_inf_are_ignored_without_touching_the_state():
+    rule = jaxlr.reduce_on_plateau(patience=1)
+    state = rule.init(None)
+    _, state = rule.update(jnp.ones(()), state, value=1.0)
+    for bad in (jnp.nan, jnp.inf, -jnp.inf):
+        _, after = rule.update(jnp.ones(()), state, value=bad)
+        assert jax.tree.map(lambda a, b: bool(a == b), state, after) == jax.tree.map(lambda a: True, state)
+    values = [1.0, np.nan, 1.0, np.nan, np.nan, 1.0, 1.0]
+    np.testing.assert_allclose(jaxlr_scales(values, patience=1), [1, 1, 1, 1, 1, 0.1, 0.1])
+
+
+def test_chained_after_an_optimizer_scales_its_updates():
+    opt = optax.chain(optax.sgd(1.0), jaxlr.reduce_on_plateau(factor=0.5, patience=0))
+    params = jnp.zeros(2)
+    state = opt.init(params)
+    updates, state = opt.update(jnp.ones(2), state, params, value=1.0)
+    np.testing.assert_allclose(updates, [-1.0, -1.0])
+    updates, state = opt.update(jnp.ones(2), state, params, value=1.0)
+    np.testing.assert_allclose(updates, [-0.5, -0.5])
+
+
+def test_state_survives_a_checkpoint_with_identical_later_decisions():
+    rule = jaxlr.reduce_on_plateau(factor=0.5, patience=2, cooldown=1)
+    values = sequences()["plateaus"]
+    straight = jaxlr_scales(values, factor=0.5, patience=2, cooldown=1)
+    state = rule.init(None)
+    for v in values[:70]:
+        _, state = rule.update(jnp.ones(()), state, value=float(v))
+    leaves, tree = jax.tree_util.tree_flatten(state)
+    buffer = io.BytesIO()
+    np.savez(buffer, *[np.asarray(x) for x in leaves])
+    buffer.seek(0)
+    loaded = np.load(buffer)
+    restored = jax.tree_util.tree_unflatten(tree, [jnp.asarray(loaded[f"arr_{i}"]) for i in range(len(leaves))])
+    resumed = []
+    for v in values[70:]:
+        _, restored = rule.update(jnp.ones(()), restored, value=float(v))
+        resumed.append(float(restored.scale))
+    np.testing.assert_allclose(resumed, straight[70:], rtol=1e-6)
+
+
+def keras_model():
+    keras = require("keras")
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=1.0), loss="mse")
+    return keras, model
+
+
+@pytest.mark.parametrize("name", ["plateaus", "flat", "spikes", "noisy"])
+@pytest.mark.parametrize("config", [dict(patience=2), dict(patience=3, cooldown=2, factor=0.5),
+                                    dict(patience=1, min_delta=0.01, min_lr=0.05)], ids=str)
+def test_keras_rule_matches_keras_callback(name, config):
+    keras, model = keras_model()
+    callback = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", **config)
+    callback.set_model(model)
+    callback.on_train_begin()
+    theirs = []
+    for epoch, v in enumerate(sequences()[name]):
+        callback.on_epoch_end(epoch, {"val_loss": float(v)})
+        theirs.append(float(np.asarray(model.optimizer.learning_rate)))
+    ours = jaxlr_scales(sequences()[name], rule="keras", threshold=config.get("min_delta", 1e-4),  # Keras default
+                        **{("min_scale" if k == "min_lr" else k): v for k, v in config.items() if k != "min_delta"})
+    # After 37 cuts Keras reaches float32 subnormals (1e-39), which XLA on CPU flushes to
+    # zero, so cuts below ~1e-37 land differently: a scale under 1e-30 is zero in effect.
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-30)
+
+
+@pytest.mark.parametrize("name", sorted(sequences()))
+@pytest.mark.parametrize(
+    "config",
+    [dict(patience=3), dict(patience=5, min_delta=0.01), dict(patience=2, baseline=0.5), dict(patience=0),
+     dict(patience=4, start_from_epoch=10), dict(patience=3, mode="max")],
+    ids=str,
+)
+def test_early_stopping_matches_keras(name, config):
+    keras, model = keras_model()
+    callback = keras.callbacks.EarlyStopping(monitor="val_loss", restore_best_weights=True, **config)
+    callback.set_model(model)
+    callback.on_train_begin()
+    rule = jaxlr.early_stopping(**config)
+    state = rule.init()
+    step = jax.jit(rule.update)
+    for epoch, v in enumerate(sequences()[name]):
+        best_before = callback.best_epoch
+        model.stop_training = False
+        callback.on_epoch_end(epoch, {"val_loss": float(v)})
+        state, decision = step(state, float(v))
+        assert bool(decision.stop) == model.stop_training, (epoch, v)
+        keras_improved = callback.best_epoch == epoch and (epoch != best_before or epoch == 0) and callback.best == v
+        assert bool(decision.improved) == keras_improved, (epoch, v)
+
+
+def test_current_lr_through_chain_multi_transform_and_multisteps():
+    schedule = jaxlr.warmup_cosine(1.0, 10, 100)
+    sgd = optax.inject_hyperparams(optax.sgd)(learning_rate=schedule)
+    opt = optax.chain(sgd, jaxlr.reduce_on_plateau(factor=0.5, patience=0))
+    params = {"head": jnp.zeros(2), "backbone": jnp.zeros(2)}
+    state = opt.init(params)
+    for loss in [1.0, 2.0, 3.0]:
+        _, state = opt.update(jax.tree.map(jnp.ones_like, params), state, params, value=loss)
+    # the update at count 2 used schedule(2); two plateau cuts after the first value
+    assert float(jaxlr.current_lr(state)) == pytest.approx(float(schedule(2)) * 0.25)
+
+    groups = optax.multi_transform(
+        {"head": optax.inject_hyperparams(optax.adam)(learning_rate=jaxlr.constant(1e-3)),
+         "backbone": optax.inject_hyperparams(optax.adam)(learning_rate=jaxlr.linear_warmup(1e-4, 10))},
+        {"head": "head", "backbone": "backbone"},
+    )
+    state = groups.init(params)
+    _, state = groups.update(jax.tree.map(jnp.ones_like, params), state, params)
+    np.testing.assert_allclose(np.sort(np.asarray(jaxlr.current_lr(state))), [0.0, 1e-3], rtol=1e-6)
+
+    accumulate = optax.MultiSteps(optax.inject_hyperparams(optax.sgd)(learning_rate=jaxlr.constant(0.3)), 4)
+    state = accumulate.init(params)
+    assert float(jaxlr.current_lr(state)) == pytest.approx(0.3)
+    with pytest.raises(ValueError, match="inject_hyperparams"):
+        jaxlr.current_lr(optax.sgd(0.1).init(params))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [(dict(factor=1.0), "factor must be in (0, 1)"), (dict(patience=-1), "patience must be >= 0"),
+     (dict(mode="minimum"), "mode must be one of 'min', 'max'"), (dict(threshold_mode="pct"), "threshold_mode"),
+     (dict(rule="fastai"), "rule must be one of 'torch', 'keras'")],
+)
+def test_plateau_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        jaxlr.reduce_on_plateau(**kwargs)
