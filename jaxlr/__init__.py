@@ -7,7 +7,16 @@ whose numeric hyperparameters are leaves: sweep them with ``jax.vmap``, differen
 """
 
 from jaxlr._base import REGISTRY, Schedule
-from jaxlr.adaptive import Decision, PlateauState, StoppingState, current_lr, early_stopping, reduce_on_plateau
+from jaxlr.adaptive import (
+    Decision,
+    PlateauState,
+    StoppingState,
+    SwitchState,
+    current_lr,
+    early_stopping,
+    reduce_on_plateau,
+    switch_optimizers,
+)
 from jaxlr.compose import clip, cooldown, from_fn, join, multiply, per_epoch, repeat, scale, shift
 from jaxlr.config import from_config, get, names, parse, to_config
 from jaxlr.cyclic import cosine_restarts, cyclic, one_cycle
@@ -42,6 +51,7 @@ __all__ = [
     "PlateauState",
     "Schedule",
     "StoppingState",
+    "SwitchState",
     "clip",
     "constant",
     "cooldown",
@@ -76,6 +86,7 @@ __all__ = [
     "scale",
     "shift",
     "step_decay",
+    "switch_optimizers",
     "tanh_decay",
     "to_config",
     "warmup_cosine",

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxlr._base import check, check_choice, check_nonnegative
+from jaxlr._base import check, check_choice, check_nonnegative, check_positive
 
 RULES = ("torch", "keras")
 
@@ -284,3 +284,69 @@ def current_lr(opt_state: Any) -> jax.Array:
         raise ValueError("no learning rate in this optimizer state: build the optimizer with "
                          "optax.inject_hyperparams(optax.adamw)(learning_rate=schedule)")
     return rates[0] * scale if len(rates) == 1 else jnp.stack(rates) * scale
+
+
+class SwitchState(NamedTuple):
+    """State of :func:`switch_optimizers`: both inner states, the update count, and whether
+    the switch happened (with the plateau state when the switch waits for a plateau)."""
+
+    first: Any
+    second: Any
+    count: jax.Array
+    switched: jax.Array
+    plateau: PlateauState | None
+
+
+def switch_optimizers(
+    first: optax.GradientTransformation, second: optax.GradientTransformation, switch_step: int | None = None,
+    on_plateau: optax.GradientTransformationExtraArgs | None = None,
+) -> optax.GradientTransformationExtraArgs:
+    """Runs ``first`` until a switch, then ``second`` (Adam, then SGD: Keskar & Socher 2017).
+
+    The switch comes at update ``switch_step``, or, with ``on_plateau=reduce_on_plateau(...)``,
+    when that rule would first cut (pass the monitored value as ``value=``), whichever comes
+    first. Both states are kept; ``second``'s is untouched until the switch, so it starts
+    fresh there, with its own schedule counting from its own first update. The choice is a
+    ``lax.cond`` inside ``jit``: no recompilation, no host round trip.
+
+    Example:
+        >>> import jax.numpy as jnp, optax, jaxlr
+        >>> opt = jaxlr.switch_optimizers(optax.adam(1e-3), optax.sgd(0.1), switch_step=2)
+        >>> state = opt.init(jnp.zeros(1))
+        >>> for _ in range(3):
+        ...     updates, state = opt.update(jnp.ones(1), state)
+        >>> round(float(updates[0]), 4)   # the third update is SGD's first
+        -0.1
+    """
+    if switch_step is None and on_plateau is None:
+        raise ValueError("switch_optimizers needs switch_step or on_plateau, got neither")
+    if switch_step is not None:
+        check_positive("switch_step", switch_step)
+    first, second = optax.with_extra_args_support(first), optax.with_extra_args_support(second)
+
+    def init(params: Any) -> SwitchState:
+        plateau = on_plateau.init(params) if on_plateau is not None else None
+        return SwitchState(first.init(params), second.init(params), jnp.zeros((), jnp.int32), jnp.zeros((), bool),
+                           plateau)
+
+    def update(updates: Any, state: SwitchState, params: Any = None, **extra: Any) -> tuple[Any, SwitchState]:
+        switched = state.switched
+        if switch_step is not None:
+            switched = switched | (state.count >= switch_step)
+        plateau = state.plateau
+        if on_plateau is not None:
+            _, plateau = on_plateau.update(jnp.zeros(()), state.plateau, value=extra.get("value", jnp.nan))
+            switched = switched | (plateau.scale < state.plateau.scale)
+
+        def run_first(_):
+            new_updates, inner = first.update(updates, state.first, params, **extra)
+            return new_updates, inner, state.second
+
+        def run_second(_):
+            new_updates, inner = second.update(updates, state.second, params, **extra)
+            return new_updates, state.first, inner
+
+        new_updates, first_state, second_state = jax.lax.cond(switched, run_second, run_first, None)
+        return new_updates, SwitchState(first_state, second_state, state.count + 1, switched, plateau)
+
+    return optax.GradientTransformationExtraArgs(init, update)
