@@ -219,3 +219,27 @@ def test_current_lr_through_chain_multi_transform_and_multisteps():
 def test_plateau_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         jaxlr.reduce_on_plateau(**kwargs)
+
+
+def test_early_stopping_state_survives_a_checkpoint_with_identical_later_decisions():
+    rule = jaxlr.early_stopping(patience=4, min_delta=1e-3, baseline=2.0, start_from_epoch=3)
+    values = sequences()["noisy"]
+    state, straight = rule.init(), []
+    for v in values:
+        state, decision = rule.update(state, float(v))
+        straight.append((bool(decision.improved), bool(decision.stop)))
+    state = rule.init()
+    for v in values[:40]:
+        state, _ = rule.update(state, float(v))
+    leaves, tree = jax.tree_util.tree_flatten(state)
+    buffer = io.BytesIO()
+    np.savez(buffer, *[np.asarray(x) for x in leaves])
+    buffer.seek(0)
+    loaded = np.load(buffer)
+    state = jax.tree_util.tree_unflatten(tree, [jnp.asarray(loaded[f"arr_{i}"]) for i in range(len(leaves))])
+    resumed = []
+    for v in values[40:]:
+        state, decision = rule.update(state, float(v))
+        resumed.append((bool(decision.improved), bool(decision.stop)))
+    assert resumed == straight[40:]
+    assert any(stop for _, stop in straight) and any(improved for improved, _ in straight[40:])
