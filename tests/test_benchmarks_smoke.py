@@ -26,5 +26,20 @@ def test_quick_benchmark_writes_every_field(tmp_path):
     }
     for row in result["composition"]:
         assert set(row) == {"pieces", "schedule", "jaxpr_eqns", "compile_s", "eval_s"}
+    sweeps = result["sweeps"]
+    assert [r["n"] for r in sweeps["rows"]] == [1, 4]
+    assert all(set(r) == {"n", "vmap_s", "sequential_s", "speedup"} for r in sweeps["rows"])
+    assert sweeps["optax_schedule_under_vmap"].startswith(("works", "fails: "))
+    assert len(result["compile"]) == len(result["train_step"])
+    assert all(set(r) == {"schedule", "compile_s_constant", "compile_s_schedule", "ratio"} for r in result["compile"])
+    if result["torch"]["available"]:
+        assert [r["scheduler"] for r in result["torch"]["rows"]] == list(run.TORCH_SCHEDULERS)
+        assert set(result["torch"]) == {"available", "torch", "rows", "jaxlr_in_step_overhead_us_median",
+                                        "jaxlr_in_step_overhead_us_range"}
     table = (tmp_path / f"{device}.md").read_text()
-    assert table.count("\n|") == 3 * 2 + len(result["vs_optax"]) + len(result["train_step"]) + 8
+    if result["flax_train_step"]["available"]:
+        assert all(set(r) == {"schedule", "step_us_constant", "step_us_schedule", "ratio"}
+                   for r in result["flax_train_step"]["rows"])
+    for heading in ("Against optax", "Train step", "Flax NNX", "Composition", "Sweeps", "Against PyTorch",
+                    "Compile time"):
+        assert f"## {heading}" in table
