@@ -450,6 +450,13 @@ def plot_sweeps(sweeps: dict, path: Path) -> bool:
     return True
 
 
+def _version(package: str) -> str:
+    try:
+        return __import__(package).__version__
+    except ImportError:
+        return "not installed"
+
+
 def device_name() -> str:
     device = jax.devices()[0]
     kind = device.device_kind.lower().replace(" ", "-")
@@ -461,7 +468,8 @@ def markdown(result: dict) -> str:
     lines = [
         f"# jaxlr benchmarks on {env['device']}",
         "",
-        f"jax {env['jax']}, jaxlib {env['jaxlib']}, optax {env['optax']}, Python {env['python']}, "
+        f"jax {env['jax']}, jaxlib {env['jaxlib']}, optax {env['optax']}, torch {env['torch']}, "
+        f"flax {env['flax']}, Python {env['python']}, "
         f"{env['machine']}; {'quick' if result['quick'] else 'full'} run.",
         "",
         f"## Against optax: {result['vs_optax_steps']:,} steps in one jitted call",
@@ -562,6 +570,8 @@ def main(argv: list[str] | None = None) -> dict:
             "optax": optax.__version__,
             "python": platform.python_version(),
             "machine": f"{platform.machine()}, {jax.local_device_count()} device(s)",
+            "torch": _version("torch"),
+            "flax": _version("flax"),
         },
         "quick": args.quick,
         "vs_optax_steps": n_steps,

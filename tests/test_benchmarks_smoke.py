@@ -11,7 +11,8 @@ def test_quick_benchmark_writes_every_field(tmp_path):
     run.main(["--quick", "--out", str(tmp_path)])
     device = run.device_name()
     result = json.loads((tmp_path / f"{device}.json").read_text())
-    assert set(result["environment"]) == {"device", "device_kind", "jax", "jaxlib", "optax", "python", "machine"}
+    assert set(result["environment"]) == {"device", "device_kind", "jax", "jaxlib", "optax", "python", "machine",
+                                          "torch", "flax"}
     assert [r["schedule"] for r in result["vs_optax"]] == [name for name, _, _ in run.PAIRS]
     for row in result["vs_optax"]:
         assert set(row) == {"schedule", "jaxpr_eqns_jaxlr", "jaxpr_eqns_optax", "compile_s_jaxlr",
