@@ -112,6 +112,16 @@ def test_chained_after_an_optimizer_scales_its_updates():
     np.testing.assert_allclose(updates, [-0.5, -0.5])
 
 
+def through_a_checkpoint(state):
+    """The state written to a file of arrays and read back, as a checkpoint does."""
+    leaves, tree = jax.tree_util.tree_flatten(state)
+    buffer = io.BytesIO()
+    np.savez(buffer, *[np.asarray(x) for x in leaves])
+    buffer.seek(0)
+    loaded = np.load(buffer)
+    return jax.tree_util.tree_unflatten(tree, [jnp.asarray(loaded[f"arr_{i}"]) for i in range(len(leaves))])
+
+
 def test_state_survives_a_checkpoint_with_identical_later_decisions():
     rule = jaxlr.reduce_on_plateau(factor=0.5, patience=2, cooldown=1)
     values = sequences()["plateaus"]
@@ -119,12 +129,7 @@ def test_state_survives_a_checkpoint_with_identical_later_decisions():
     state = rule.init(None)
     for v in values[:70]:
         _, state = rule.update(jnp.ones(()), state, value=float(v))
-    leaves, tree = jax.tree_util.tree_flatten(state)
-    buffer = io.BytesIO()
-    np.savez(buffer, *[np.asarray(x) for x in leaves])
-    buffer.seek(0)
-    loaded = np.load(buffer)
-    restored = jax.tree_util.tree_unflatten(tree, [jnp.asarray(loaded[f"arr_{i}"]) for i in range(len(leaves))])
+    restored = through_a_checkpoint(state)
     resumed = []
     for v in values[70:]:
         _, restored = rule.update(jnp.ones(()), restored, value=float(v))
@@ -231,12 +236,7 @@ def test_early_stopping_state_survives_a_checkpoint_with_identical_later_decisio
     state = rule.init()
     for v in values[:40]:
         state, _ = rule.update(state, float(v))
-    leaves, tree = jax.tree_util.tree_flatten(state)
-    buffer = io.BytesIO()
-    np.savez(buffer, *[np.asarray(x) for x in leaves])
-    buffer.seek(0)
-    loaded = np.load(buffer)
-    state = jax.tree_util.tree_unflatten(tree, [jnp.asarray(loaded[f"arr_{i}"]) for i in range(len(leaves))])
+    state = through_a_checkpoint(state)
     resumed = []
     for v in values[40:]:
         state, decision = rule.update(state, float(v))
