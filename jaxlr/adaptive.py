@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxlr._base import check, check_choice, check_nonnegative, check_positive
+from jaxlr._base import check, check_choice, check_nonnegative, check_number, check_positive
 
 RULES = ("torch", "keras")
 
@@ -199,9 +199,9 @@ class early_stopping:
         check_nonnegative("patience", patience)
         check_choice("mode", mode, ("min", "max"))
         check_nonnegative("start_from_epoch", start_from_epoch)
-        check("min_delta", min_delta, "a finite number", lambda v: True)
+        check_number("min_delta", min_delta)
         if baseline is not None:
-            check("baseline", baseline, "a finite number", lambda v: True)
+            check_number("baseline", baseline)
         self.min_delta, self.patience, self.mode = abs(min_delta), patience, mode
         self.baseline, self.start_from_epoch = baseline, start_from_epoch
 

@@ -10,10 +10,10 @@ from jaxlr._base import (
     Schedule,
     as_float,
     blend,
-    check,
     check_choice,
     check_less_equal,
     check_nonnegative,
+    check_number,
     check_positive,
     is_concrete,
     progress,
@@ -203,8 +203,8 @@ class tanh_decay(Schedule):
         check_nonnegative("init_value", self.init_value)
         check_positive("decay_steps", self.decay_steps)
         check_nonnegative("end_value", self.end_value)
-        check("lower", self.lower, "a finite number", lambda v: True)
-        check("upper", self.upper, "a finite number", lambda v: True)
+        check_number("lower", self.lower)
+        check_number("upper", self.upper)
         check_less_equal("lower", self.lower, "upper", self.upper)
 
     def _value(self, step: jax.Array) -> jax.Array:
