@@ -47,7 +47,25 @@ def schedule_class(cls: _S) -> _S:
     fields = dataclasses.fields(cls)
     data = [f.name for f in fields if not f.metadata.get("static")]
     meta = [f.name for f in fields if f.metadata.get("static")]
-    jax.tree_util.register_dataclass(cls, data_fields=data, meta_fields=meta)
+
+    def flatten_with_keys(obj: Any) -> tuple[tuple, tuple]:
+        return tuple((jax.tree_util.GetAttrKey(n), getattr(obj, n)) for n in data), tuple(getattr(obj, n) for n in meta)
+
+    def flatten(obj: Any) -> tuple[tuple, tuple]:
+        return tuple(getattr(obj, n) for n in data), tuple(getattr(obj, n) for n in meta)
+
+    def unflatten(aux: tuple, children: Any) -> Any:
+        # Rebuilt without __init__: JAX unflattens with placeholders as leaves (ShapeDtypeStruct,
+        # ArgInfo in jit(...).lower, None, object()), which validation must not see. The
+        # fields already hold the values __post_init__ made (stacked lists, resolved fractions).
+        obj = object.__new__(cls)
+        for name, value in zip(meta, aux, strict=True):
+            object.__setattr__(obj, name, value)
+        for name, value in zip(data, children, strict=True):
+            object.__setattr__(obj, name, value)
+        return obj
+
+    jax.tree_util.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
     if not cls.__name__.startswith("_"):
         REGISTRY[cls.__name__] = cls
     return cls

@@ -216,6 +216,21 @@ def test_schedule_is_a_pytree_argument_that_does_not_recompile(key):
 
 
 @pytest.mark.parametrize("key", sorted(EXAMPLES))
+def test_pytree_unflattens_placeholder_leaves_and_lowers_ahead_of_time(key):
+    # JAX rebuilds pytrees with placeholders as leaves (ShapeDtypeStruct in eval_shape and
+    # AOT, ArgInfo in jit(...).lower): validation must not run on them.
+    schedule = build(example_spec(key))
+    leaves, tree = jax.tree_util.tree_flatten(schedule)
+    shapes = jax.tree_util.tree_unflatten(tree, [jax.ShapeDtypeStruct(np.shape(x), jnp.result_type(x)) for x in leaves])
+    assert type(shapes) is type(schedule)
+    assert jax.eval_shape(lambda s: s(jnp.arange(4)), shapes).shape == (4,)
+    compiled = jax.jit(lambda s, t: s(t)).lower(schedule, 7).compile()
+    assert float(compiled(schedule, 7)) == pytest.approx(float(schedule(7)), rel=1e-6, abs=1e-12)
+    paths = [jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_flatten_with_path(schedule)[0]]
+    assert paths and all(p.startswith(".") for p in paths)
+
+
+@pytest.mark.parametrize("key", sorted(EXAMPLES))
 def test_repr_reads_like_the_call_that_built_it(key):
     schedule = build(example_spec(key))
     text = repr(schedule)
