@@ -122,14 +122,16 @@ def _build(config: dict[str, Any], steps_per_epoch: int | None, total_steps: int
     if missing:
         raise ValueError(f"missing argument {missing[0]!r} for {name}; it needs {', '.join(required)}")
     total = config.get("total_steps", total_steps)
-    if isinstance(total, str):
-        total = _duration("total_steps", total, steps_per_epoch, None)
+    if isinstance(total, str):  # "3ep", or "100%" of the total_steps argument
+        total = _duration("total_steps", total, steps_per_epoch, total_steps)
     kwargs = {}
     for key, value in config.items():
         if isinstance(value, Mapping):
             value = _build(dict(value), steps_per_epoch, total_steps)
         elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
             value = [_build(dict(v), steps_per_epoch, total_steps) for v in value]
+        elif key == "total_steps":
+            value = total  # resolved above, against the total_steps argument
         elif key in DURATIONS:
             value = _duration(key, value, steps_per_epoch, total)
         kwargs[key] = value

@@ -55,6 +55,11 @@ def test_durations_in_percent_epochs_and_fractions():
     assert (w.warmup_steps, w.decay_steps) == (50, 200)
     outer = jaxlr.from_config("cosine_decay(1.0, decay_steps='50%')", total_steps=400)
     assert outer.decay_steps == 200
+    own = jaxlr.from_config("warmup_cosine(1.0, warmup_steps='10%', total_steps='50%')", total_steps=400)
+    assert (own.warmup_steps, own.total_steps) == (20, 200)  # "10%" of the config's own total
+    epochs = jaxlr.from_config("wsd(1.0, total_steps='10ep', warmup_steps='1ep', decay_steps='20%')",
+                               steps_per_epoch=19)
+    assert (epochs.total_steps, epochs.warmup_steps, epochs.decay_steps) == (190, 19, 38)
     assert jaxlr.get("step_decay", init_value=0.1, step_size=10) == jaxlr.step_decay(0.1, 10)
 
 
