@@ -1,4 +1,5 @@
-"""The README's quick start runs as written, and the main-job example trains."""
+"""The README's Python blocks run as written, its setup is what CI runs, and the plain-JAX example trains
+(the Flax main job: tests/test_examples_flax.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,19 +34,24 @@ def test_readme_quick_start_runs_and_prints_what_it_says(capsys):
     assert "0.0001" in printed  # current_lr after the first update of the adaptive example
     assert "['clip', 'constant', 'cooldown'] noam(d_model=512, warmup_steps=4000)" in printed
     assert bool(namespace["decision"].improved) and not bool(namespace["decision"].stop)
+    assert "[ 1.  -2.   0.5]" in printed  # the plain-JAX loop fits its regression
+    np.testing.assert_allclose(np.asarray(namespace["w"]), [1.0, -2.0, 0.5], atol=1e-4)
 
 
 def test_readme_setup_commands_are_the_ones_ci_runs():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
     setup = re.search(r"## Set up.*?```bash\n(.*?)```", readme, flags=re.DOTALL).group(1).splitlines()
-    assert setup[0] == "pip install -e . && python examples/train_optax.py"
+    assert setup[0] == 'pip install -e ".[examples]" && python examples/train_flax.py'
+    assert (ROOT / "examples" / "train_flax.py").exists()
+    extras = re.search(r'pip install -e "(\.\[[a-z,]+\])"', setup[1]).group(1)
+    assert f'-e "{extras}"' in ci and "examples" in extras  # CI installs what the README says
     test_command = setup[1].rsplit("&& ", 1)[1]
     assert test_command == "python -m pytest"
     assert f'\n{test_command} "$@"' in ci or f"\n{test_command}\n" in ci
 
 
-def test_main_job_example_trains_to_a_held_out_accuracy():
+def test_plain_jax_example_trains_to_a_held_out_accuracy():
     sys.path.insert(0, str(ROOT / "examples"))
     try:
         import train_optax
@@ -55,7 +62,7 @@ def test_main_job_example_trains_to_a_held_out_accuracy():
     assert metrics["test_accuracy"] >= 0.93
 
 
-def test_main_job_example_runs_as_a_script():
+def test_plain_jax_example_runs_as_a_script():
     out = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "train_optax.py"), "--steps", "50", "--warmup-steps", "5"],
         capture_output=True, text=True, check=True, timeout=300,
