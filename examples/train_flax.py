@@ -407,19 +407,29 @@ def write_csv(path: Path, history: dict[str, list]) -> None:
                              repr(val["val_loss"]) if val else "", repr(val["val_accuracy"]) if val else ""])
 
 
-def write_tensorboard(run_dir: Path, steps: list[dict], epoch: dict) -> None:
-    """Append one epoch's scalars to the TensorBoard event files (tensorboardX, if installed)."""
+def tensorboard_writer(run_dir: Path, first_epoch: int) -> Any:
+    """A TensorBoard event writer (tensorboardX) for this invocation, or None without it.
+
+    One writer per invocation: event files are named by the second they are opened, and two
+    writers opened within one second would overwrite each other's file."""
     try:
         from tensorboardX import SummaryWriter
     except ImportError:
+        return None
+    return SummaryWriter(str(run_dir / "tensorboard"), filename_suffix=f".from-epoch-{first_epoch}")
+
+
+def write_tensorboard(writer: Any, steps: list[dict], epoch: dict) -> None:
+    """One epoch's scalars: per step the lr, train loss and accuracy; the validation ones."""
+    if writer is None:
         return
-    with SummaryWriter(str(run_dir / "tensorboard")) as writer:
-        for row in steps:
-            writer.add_scalar("lr", row["lr"], row["step"])
-            writer.add_scalar("train/loss", row["loss"], row["step"])
-            writer.add_scalar("train/accuracy", row["accuracy"], row["step"])
-        writer.add_scalar("val/loss", epoch["val_loss"], epoch["step"])
-        writer.add_scalar("val/accuracy", epoch["val_accuracy"], epoch["step"])
+    for row in steps:
+        writer.add_scalar("lr", row["lr"], row["step"])
+        writer.add_scalar("train/loss", row["loss"], row["step"])
+        writer.add_scalar("train/accuracy", row["accuracy"], row["step"])
+    writer.add_scalar("val/loss", epoch["val_loss"], epoch["step"])
+    writer.add_scalar("val/accuracy", epoch["val_accuracy"], epoch["step"])
+    writer.flush()
 
 
 def plot_curves(path: Path, history: dict[str, list], title: str) -> bool:
@@ -567,6 +577,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     earlier_seconds = meta["seconds"]  # of the run's earlier invocations, when resumed
     progress = Progress(args.progress if lead else "none")
+    writer = tensorboard_writer(run_dir, meta["epoch"] + 1) if lead else None
     history = meta["history"]
     base_key = jax.random.key(args.seed + 1)
     epoch = meta["epoch"]
@@ -619,14 +630,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         manager.save(epoch, args=ocp.args.Composite(
             tree=ocp.args.StandardSave({"state": state, "extra": extra}), meta=ocp.args.JsonSave(meta)))
         if lead:
-            write_tensorboard(run_dir, rows_out, epoch_row)
+            write_tensorboard(writer, rows_out, epoch_row)
             write_csv(run_dir / "metrics.csv", history)
         if args.stop_after is not None and epoch >= args.stop_after and epoch < args.epochs and not meta["stopped"]:
             manager.wait_until_finished()
+            if writer is not None:
+                writer.close()
             if lead:
                 print(f"stopped after epoch {epoch}; continue with: --resume {run_dir}")
             return {"run_dir": str(run_dir), "epochs_run": epoch, "stopped_early": False, "interrupted": True}
     manager.wait_until_finished()
+    if writer is not None:
+        writer.close()
 
     params, stats = trainer.eval_params(state), state["batch_stats"]
     if stopper is not None:

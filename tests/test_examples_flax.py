@@ -97,7 +97,11 @@ def read_events(directory: Path) -> dict[str, list[tuple[int, float]]]:
 
 def test_tensorboard_events_hold_the_csv_values(tmp_path):
     pytest.importorskip("tensorboardX")
-    _, run_dir = run(tmp_path, "tb", "--epochs", "2")
+    # Interrupted after epoch 1 and resumed (within the same second, on a fast machine): each
+    # invocation writes its own event file, and together they hold every step exactly once.
+    _, run_dir = run(tmp_path, "tb", "--epochs", "2", "--stop-after", "1")
+    train_flax.main(["--resume", str(run_dir), "--progress", "none"])
+    assert len(list((run_dir / "tensorboard").glob("events.out.tfevents.*"))) == 2
     scalars = read_events(run_dir / "tensorboard")
     rows = read_csv(run_dir)
     assert [step for step, _ in scalars["lr"]] == list(range(1, 2 * STEPS_PER_EPOCH + 1))
@@ -287,11 +291,12 @@ def test_every_optimizer_trains_and_reports_its_schedule(tmp_path, optimizer):
     assert metrics["epochs_run"] == 2 and np.isfinite(metrics["test_loss"])
 
 
-def test_progress_bars_show_the_learning_rate(tmp_path, capsys):
-    pytest.importorskip("tqdm")
-    train_flax.main(["--out-dir", str(tmp_path), "--run-name", "bar", "--epochs", "1", "--progress", "tqdm"])
+@pytest.mark.parametrize("kind", ["tqdm", "rich"])
+def test_progress_bars_show_the_learning_rate(tmp_path, capsys, kind):
+    pytest.importorskip(kind)
+    train_flax.main(["--out-dir", str(tmp_path), "--run-name", kind, "--epochs", "1", "--progress", kind])
     out = capsys.readouterr().out
-    assert "epoch 1/1" in out and "lr 0.00" in out and "val loss" in out
+    assert "epoch 1/1" in out and "| lr 0.00" in out and "val loss" in out
 
 
 def test_sweep_runs_all_schedules_in_one_program_with_the_sequential_results(tmp_path, capsys):
