@@ -493,6 +493,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--distributed", action="store_true", help="call jax.distributed.initialize() first")
     args = parser.parse_args(argv)
     if args.resume:
+        if not (Path(args.resume) / "config.json").exists():
+            parser.error(f"--resume: {args.resume} is not a run directory (it has no config.json)")
         config = json.loads((Path(args.resume) / "config.json").read_text())
         kept = {"resume": args.resume, "stop_after": args.stop_after, "progress": args.progress,
                 "distributed": args.distributed}
@@ -525,7 +527,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     start = time.perf_counter()
     lead = jax.process_index() == 0
-    data = load_mnist(args.data_dir, args.seed) if args.data_dir else load_digits(args.seed)
+    try:
+        data = load_mnist(args.data_dir, args.seed) if args.data_dir else load_digits(args.seed)
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"--data-dir: {error}") from None
     devices = len(jax.devices())
     if args.batch_size % devices:
         raise SystemExit(f"--batch-size {args.batch_size} is not a multiple of the {devices} devices")

@@ -277,6 +277,11 @@ def test_command_line_rejects_bad_combinations(capsys):
     assert "--epochs must be > 0, got 0" in capsys.readouterr().err
     with pytest.raises(SystemExit, match="--schedule: unknown schedule 'cosine'"):
         train_flax.main(["--schedule", "cosine", "--progress", "none"])
+    with pytest.raises(SystemExit):
+        train_flax.parse_args(["--resume", "/nonexistent/run"])
+    assert "--resume: /nonexistent/run is not a run directory" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="--data-dir: no MNIST in /nonexistent"):
+        train_flax.main(["--data-dir", "/nonexistent", "--progress", "none"])
 
 
 @pytest.mark.parametrize("optimizer", sorted(train_flax.OPTIMIZERS))
