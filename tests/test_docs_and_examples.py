@@ -35,6 +35,7 @@ def test_readme_quick_start_runs_and_prints_what_it_says(capsys):
     assert "['clip', 'constant', 'cooldown'] noam(d_model=512, warmup_steps=4000)" in printed
     assert bool(namespace["decision"].improved) and not bool(namespace["decision"].stop)
     assert "[ 1.  -2.   0.5]" in printed  # the plain-JAX loop fits its regression
+    assert float(namespace["mse"](namespace["model"])) < 0.01  # and the Equinox one, from 5.27
     np.testing.assert_allclose(np.asarray(namespace["w"]), [1.0, -2.0, 0.5], atol=1e-4)
 
 
