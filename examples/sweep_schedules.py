@@ -37,7 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
-from train_flax import CNN, load_digits
+from train_flax import CNN, eval_batch, load_digits, train_loss
 
 import jaxlr
 
@@ -64,9 +64,8 @@ def make_train(graphdef: Any, x_train: jax.Array, y_train: jax.Array, x_val: jax
     """``train(schedule, params, stats)``: a whole training run, a pure function of the schedule."""
 
     def evaluate(params: Any, stats: Any, x: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
-        logits = nnx.merge(graphdef, params, stats)(x, train=False)
-        loss = optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
-        return loss, jnp.mean(jnp.argmax(logits, axis=-1) == y)
+        losses, correct = eval_batch(graphdef, params, stats, x, y)
+        return losses.mean(), correct.mean()
 
     def train(schedule: jaxlr.Schedule, params: Any, stats: Any) -> dict[str, jax.Array]:
         optimizer = OPTIMIZERS[optimizer_name](schedule)
@@ -75,14 +74,8 @@ def make_train(graphdef: Any, x_train: jax.Array, y_train: jax.Array, x_val: jax
         def step(carry, inputs):
             params, stats, opt_state = carry
             rows, index = inputs
-
-            def loss_fn(params):
-                model = nnx.merge(graphdef, params, stats)
-                logits = model(x_train[rows], train=True, key=jax.random.fold_in(key, index))
-                loss = optax.softmax_cross_entropy_with_integer_labels(logits, y_train[rows]).mean()
-                return loss, nnx.to_pure_dict(nnx.state(model, nnx.BatchStat))
-
-            (loss, stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
+            (loss, (_, stats)), grads = jax.value_and_grad(train_loss, argnums=1, has_aux=True)(
+                graphdef, params, stats, x_train[rows], y_train[rows], jax.random.fold_in(key, index))
             updates, opt_state = optimizer.update(grads, opt_state, params)
             return (optax.apply_updates(params, updates), stats, opt_state), loss
 

@@ -64,6 +64,7 @@ import argparse
 import csv
 import dataclasses
 import gzip
+import inspect
 import json
 import math
 import sys
@@ -209,6 +210,24 @@ class CNN(nnx.Module):
         return self.out(x)
 
 
+def train_loss(graphdef: nnx.GraphDef, params: Any, stats: Any, x: jax.Array, y: jax.Array,
+               key: jax.Array) -> tuple[jax.Array, tuple[jax.Array, Any]]:
+    """Mean cross-entropy of a training batch (dropout on, batch statistics of the batch),
+    with the logits and the updated running statistics: ``jax.value_and_grad(..., has_aux=True)``
+    over ``params``."""
+    model = nnx.merge(graphdef, params, stats)
+    logits = model(x, train=True, key=key)
+    loss = optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+    return loss, (logits, nnx.to_pure_dict(nnx.state(model, nnx.BatchStat)))
+
+
+def eval_batch(graphdef: nnx.GraphDef, params: Any, stats: Any, x: jax.Array,
+               y: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Per-example cross-entropy and correctness, in evaluation mode (running statistics, no dropout)."""
+    logits = nnx.merge(graphdef, params, stats)(x, train=False)
+    return optax.softmax_cross_entropy_with_integer_labels(logits, y), jnp.argmax(logits, axis=-1) == y
+
+
 # ----------------------------------------------------------------------------- schedule and optimizer
 
 LR_ARGUMENTS = ("peak_value", "max_value", "init_value", "value")
@@ -224,10 +243,11 @@ def make_schedule(spec: str | None, lr: float, warmup_steps: int, total_steps: i
         if warmup_steps == 0:
             return decay
         return optax.join_schedules([jaxlr.linear_warmup(lr, warmup_steps), decay], [warmup_steps])
-    if "(" in spec or spec.lstrip().startswith("{"):
-        config = json.loads(spec) if spec.lstrip().startswith("{") else spec
+    text = spec.strip()
+    if text.startswith("{") or "(" in text:
+        config = json.loads(text) if text.startswith("{") else text
         return jaxlr.from_config(config, steps_per_epoch=steps_per_epoch, total_steps=total_steps)
-    name = spec.strip()
+    name = text
     if name not in jaxlr.names():
         return jaxlr.from_config({"name": name})  # raises "unknown schedule ...; did you mean ..."
     return jaxlr.from_config(_fill(name, lr, warmup_steps, total_steps), total_steps=total_steps)
@@ -235,16 +255,15 @@ def make_schedule(spec: str | None, lr: float, warmup_steps: int, total_steps: i
 
 def _fill(name: str, lr: float, warmup_steps: int, total_steps: int) -> dict[str, Any]:
     """A config for a bare family name: its required arguments filled from the run."""
-    fields = {f.name: f for f in dataclasses.fields(jaxlr.REGISTRY[name])}
-    required = [n for n, f in fields.items()
-                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    parameters = inspect.signature(jaxlr.REGISTRY[name]).parameters
+    required = [n for n, p in parameters.items() if p.default is inspect.Parameter.empty]
     config: dict[str, Any] = {"name": name}
     for argument in required:
         if argument in LR_ARGUMENTS:
             config[argument] = lr
         elif argument == "warmup_steps":
             config[argument] = warmup_steps
-        elif argument == "decay_steps" and "total_steps" in fields:
+        elif argument == "decay_steps" and "total_steps" in parameters:
             config[argument] = max(round(0.2 * total_steps), 1)  # the decay phase of wsd
         elif argument in LENGTH_ARGUMENTS:
             config[argument] = total_steps
@@ -305,23 +324,15 @@ class Trainer:
                     value: jax.Array) -> tuple[dict[str, Any], dict[str, jax.Array]]:
         params = state["params"]
         fast = params.fast if self.lookahead else params
-
-        def loss_fn(fast: Any) -> tuple[jax.Array, tuple[jax.Array, Any]]:
-            model = nnx.merge(self.graphdef, fast, state["batch_stats"])
-            logits = model(x, train=True, key=key)
-            loss = optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
-            return loss, (logits, nnx.to_pure_dict(nnx.state(model, nnx.BatchStat)))
-
-        (loss, (logits, stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(fast)
+        (loss, (logits, stats)), grads = jax.value_and_grad(train_loss, argnums=1, has_aux=True)(
+            self.graphdef, fast, state["batch_stats"], x, y, key)
         updates, opt_state = self.optimizer.update(grads, state["opt_state"], params, value=value)
         new = {"params": optax.apply_updates(params, updates), "batch_stats": stats, "opt_state": opt_state}
         accuracy = jnp.mean(jnp.argmax(logits, axis=-1) == y)
         return new, {"loss": loss, "accuracy": accuracy, "lr": jaxlr.current_lr(opt_state)}
 
     def _eval_step(self, params: Any, stats: Any, x: jax.Array, y: jax.Array, mask: jax.Array) -> jax.Array:
-        logits = nnx.merge(self.graphdef, params, stats)(x, train=False)
-        losses = optax.softmax_cross_entropy_with_integer_labels(logits, y)
-        correct = jnp.argmax(logits, axis=-1) == y
+        losses, correct = eval_batch(self.graphdef, params, stats, x, y)
         return jnp.stack([jnp.sum(losses * mask), jnp.sum(correct * mask)])
 
     def evaluate(self, params: Any, stats: Any, x: np.ndarray, y: np.ndarray, chunk: int = 1024) -> tuple[float, float]:
