@@ -87,11 +87,19 @@ class Schedule:
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             value = getattr(self, f.name)
-            if not f.metadata.get("static") and isinstance(value, list | tuple):
+            if f.metadata.get("static"):
+                _check_option(f, value)
+                continue
+            if isinstance(value, list | tuple):
                 if not all(_is_number(v) for v in value):
-                    raise ValueError(f"{f.name} must be a list of numbers, got {value!r}")
-                stacked = np.asarray(value) if is_concrete(value) else jnp.stack([jnp.asarray(v) for v in value])
-                object.__setattr__(self, f.name, stacked)
+                    raise ValueError(f"{f.name} must be a list of numbers, got {_format(value)}")
+                value = np.asarray(value) if is_concrete(value) else jnp.stack([jnp.asarray(v) for v in value])
+            if _is_scalar_field(f) and np.size(value) == 0 and not isinstance(value, Schedule | dict):
+                raise ValueError(f"{f.name} must be a number, got an empty {_format(value)}")
+            value = _normalized(f.name, value)
+            if f.name in STEP_COUNTS:
+                value = _step_count(f.name, value)
+            object.__setattr__(self, f.name, value)
         self._check()
 
     def _check(self) -> None:
@@ -102,10 +110,7 @@ class Schedule:
         raise NotImplementedError
 
     def __call__(self, step: Scalar) -> jax.Array:
-        step = jnp.asarray(step)
-        if not (jnp.issubdtype(step.dtype, jnp.integer) or jnp.issubdtype(step.dtype, jnp.floating)):
-            raise TypeError(f"step must be an integer or floating number or array, got dtype {step.dtype}")
-        step = jnp.maximum(step, 0)
+        step = jnp.maximum(as_step(step), 0)
         value = jnp.asarray(self._value(step))
         if not jnp.issubdtype(value.dtype, jnp.floating):
             value = value.astype(float_dtype())
@@ -121,7 +126,7 @@ class Schedule:
             value = getattr(self, f.name)
             if f.default is not dataclasses.MISSING and _same(value, f.default):
                 continue
-            parts.append(f"{f.name}={_format(value)}")
+            parts.append(f"{f.name}={_format(value, full=True)}")
         return f"{type(self).__name__}({', '.join(parts)})"
 
     def to_config(self) -> dict[str, Any]:
@@ -150,12 +155,70 @@ class Schedule:
         leaves, tree = jax.tree_util.tree_flatten(self)
         if not is_concrete(leaves):
             return id(self)
-        return hash((tree, tuple(np.asarray(x).tobytes() for x in leaves)))
+        # Values, not representations: 10 and 10.0 are equal, and so are 0.0 and -0.0 (+ 0.0
+        # turns the one into the other). Integers are at most 2**53, exact in float64.
+        return hash((tree, tuple((np.shape(x), (np.asarray(x, np.float64) + 0.0).tobytes()) for x in leaves)))
 
 
 def float_dtype() -> jnp.dtype:
     """The default floating dtype: float32, or float64 when ``jax_enable_x64`` is on."""
     return jnp.result_type(float)
+
+
+def int_limit() -> int:
+    """The largest step held exactly as an integer: ``2**31 - 1``, or ``2**63 - 1`` with x64."""
+    return int(np.iinfo(jax.dtypes.canonicalize_dtype(np.int64)).max)
+
+
+MAX_INTEGER = 2**53
+"""Integer hyperparameters may be this large: every integer up to it is exact in float64."""
+
+
+def fit(x: Any) -> Any:
+    """A Python int past the default integer type as a float, which JAX can take (the sum
+    or double of two step counts can pass ``2**31`` when each is below it)."""
+    return float(x) if isinstance(x, int) and not isinstance(x, bool) and abs(x) > int_limit() else x
+
+
+def as_step(step: Any) -> jax.Array:
+    """``step`` as a JAX array of the default integer type, or floating as given.
+
+    Integers of every width and signedness are accepted and taken as the signed default
+    (int32, int64 with x64): unsigned or narrow steps would wrap in the arithmetic that
+    follows (a ``uint8`` step 3 minus 5 is 254). A concrete step above ``int_limit()`` is
+    refused, since it cannot be held exactly (pass a float, or enable x64); a traced
+    unsigned one is clamped there, past where every schedule's value has settled.
+    """
+    limit = int_limit()
+    if not isinstance(step, jax.core.Tracer):
+        if isinstance(step, bool) or (isinstance(step, np.ndarray | np.generic) and step.dtype == np.bool_):
+            raise TypeError(f"step must be an integer or floating number or array, got {step!r}")
+        on_host = isinstance(step, int) or (
+            isinstance(step, np.ndarray | np.generic) and jnp.issubdtype(step.dtype, jnp.integer)
+        )
+        unsigned = isinstance(step, jax.Array) and jnp.issubdtype(step.dtype, jnp.unsignedinteger)
+        if on_host or unsigned:
+            high = step if isinstance(step, int) else (np.max(np.asarray(step)) if np.size(step) else 0)
+            if high > limit:
+                kind = "int64" if limit > 2**31 else "int32"
+                raise ValueError(
+                    f"step must be at most {limit} (the largest {kind} step), got {int(high)}: pass a float "
+                    "step, or enable jax_enable_x64 for int64 steps"
+                )
+            if isinstance(step, int) and step < -limit:
+                step = 0  # negative steps are step 0; a huge negative one would not convert
+            elif isinstance(step, np.ndarray | np.generic) and np.size(step) and np.min(step) < -limit:
+                step = np.maximum(step, 0)
+    array = jnp.asarray(step)
+    if jnp.issubdtype(array.dtype, jnp.integer):
+        target = jax.dtypes.canonicalize_dtype(np.int64)
+        if array.dtype != target:
+            if jnp.issubdtype(array.dtype, jnp.unsignedinteger) and jnp.iinfo(array.dtype).max > limit:
+                array = jnp.minimum(array, jnp.asarray(limit, array.dtype))
+            array = array.astype(target)
+    elif not jnp.issubdtype(array.dtype, jnp.floating):
+        raise TypeError(f"step must be an integer or floating number or array, got dtype {array.dtype}")
+    return array
 
 
 def as_float(x: Any) -> jax.Array:
@@ -265,6 +328,9 @@ def floor_div(step: Any, d: Any) -> jax.Array:
     if jnp.issubdtype(step.dtype, jnp.integer):
         exact, divisor = _exact_divisor(step, d)
         q = jnp.where(exact, jnp.floor_divide(step, divisor).astype(t.dtype), q)
+        # A divisor past every integer step: the quotient is 0 (in float32 the largest step
+        # rounds up to 2**31, and 2**31 / 2**31 would be 1).
+        q = jnp.where(d >= float(jnp.iinfo(step.dtype).max) + 1.0, 0.0, q)
     return q
 
 
@@ -289,12 +355,18 @@ def mod_steps(step: Any, period: Any, offset: Any = 0) -> jax.Array:
     approx = t - period * floor_div(t, period)
     if not jnp.issubdtype(step.dtype, jnp.integer):
         return approx
+    limit = int(jnp.iinfo(step.dtype).max)
     exact, divisor = _exact_divisor(step, period)
     whole_offset = jnp.round(offset)
-    exact = exact & (whole_offset == offset) & (jnp.abs(whole_offset) <= jnp.iinfo(step.dtype).max)
-    shift = jnp.remainder(jnp.where(exact, whole_offset, 0).astype(step.dtype), divisor)
+    whole = (whole_offset == offset) & (jnp.abs(whole_offset) <= limit)
+    offset_int = jnp.where(whole, whole_offset, 0).astype(step.dtype)
+    shift = jnp.remainder(offset_int, divisor)
     # (step - shift) mod d with both in [0, 2**31): no overflow in the subtraction.
     remainder = jnp.remainder(jnp.remainder(step, divisor) - shift, divisor)
+    # A period longer than any integer step: the position is the distance from the offset.
+    longer = (period >= float(limit) + 1.0) & whole & (step >= offset_int)
+    remainder = jnp.where(longer, step - offset_int, remainder)
+    exact = (exact & whole) | longer
     value = jnp.where(exact, remainder.astype(t.dtype), jax.lax.stop_gradient(approx))
     return value + (approx - jax.lax.stop_gradient(approx))
 
@@ -303,19 +375,78 @@ def count_reached(boundaries: Any, step: jax.Array, inclusive: bool = False) -> 
     """How many sorted ``boundaries`` the step has reached, in O(log K).
 
     A boundary ``b`` is reached at ``step >= b``; with ``inclusive=True`` (Keras'
-    convention) only at ``step > b``. Integer boundaries are compared with integer steps
-    exactly, so switches stay exact up to ``2**31 - 1``.
+    convention) only at ``step > b``. An integer step is compared exactly with every
+    boundary, whatever its type: with ``ceil(b)`` (``floor(b)`` when inclusive) as an
+    integer, and a boundary past the largest integer step is never reached. (Compared in
+    float32, step ``2**31 - 1`` would round up to reach a boundary at ``2**31``.)
     """
-    boundaries = jnp.asarray(boundaries)
     step = jnp.asarray(step)
-    dtype = jnp.promote_types(boundaries.dtype, step.dtype)
     side = "left" if inclusive else "right"
     # Measured on CPU over 1e6 steps: comparing against every boundary is fastest up to a
     # few dozen boundaries (0.2 ms at K = 3, against 0.4 ms for the unrolled binary search
     # and 14 ms for jnp's default); beyond, the unrolled O(log K) search (5 ms at K = 1024,
     # against 1.3 s for comparing all).
-    method = "compare_all" if boundaries.shape[-1] <= 32 else "scan_unrolled"
-    return jnp.searchsorted(boundaries.astype(dtype), step.astype(dtype), side=side, method=method)
+    method = "compare_all" if jnp.shape(boundaries)[-1] <= 32 else "scan_unrolled"
+    if not jnp.issubdtype(step.dtype, jnp.integer):
+        boundaries = jnp.asarray(boundaries)
+        dtype = jax.dtypes.canonicalize_dtype(jnp.promote_types(boundaries.dtype, step.dtype))
+        return jnp.searchsorted(boundaries.astype(dtype), step.astype(dtype), side=side, method=method)
+    limit = int(jnp.iinfo(step.dtype).max)
+    if isinstance(boundaries, np.ndarray | list | tuple):  # concrete: the thresholds cost nothing at run time
+        b = np.asarray(boundaries, np.float64)
+        whole = np.floor(b) if inclusive else np.ceil(b)
+        over = whole > limit
+        thresholds = np.where(over, limit, whole).astype(step.dtype)
+        n_over = over.sum(-1)
+    else:
+        b = jnp.asarray(boundaries)
+        if jnp.issubdtype(b.dtype, jnp.integer):
+            thresholds, n_over = b.astype(step.dtype), 0
+        else:
+            whole = jnp.floor(b) if inclusive else jnp.ceil(b)
+            over = whole >= float(limit) + 1.0  # 2**31 is exact in float32, 2**31 - 1 is not
+            thresholds = jnp.where(over, limit, whole).astype(step.dtype)
+            n_over = jnp.sum(over, axis=-1)
+    count = jnp.searchsorted(thresholds, step, side=side, method=method)
+    if inclusive:
+        return count  # clipped thresholds equal the largest step, which is never past them
+    return count - jnp.where(step >= limit, n_over, 0)
+
+
+def integer_of(x: Any, dtype: Any) -> jax.Array | int | None:
+    """``x`` as an integer array of ``dtype`` if it is a whole number that fits, else None.
+
+    Whole means an integer type, or a concrete float with no fraction; a traced float is
+    not known to be whole, and gets None.
+    """
+    limit = int(jnp.iinfo(dtype).max)
+    if isinstance(x, bool):
+        return None
+    if isinstance(x, int | np.integer):
+        return int(x) if abs(int(x)) <= limit else None  # a Python int keeps the step's type
+    if isinstance(x, float | np.floating):
+        return int(x) if float(x).is_integer() and abs(x) <= limit else None
+    if isinstance(x, np.ndarray | jax.Array) and jnp.issubdtype(x.dtype, jnp.integer):
+        if not is_concrete(x):
+            return x.astype(dtype) if jnp.iinfo(x.dtype).max <= limit else None
+        return jnp.asarray(x).astype(dtype) if np.all(np.abs(np.asarray(x, np.float64)) <= limit) else None
+    if isinstance(x, np.ndarray | jax.Array) and is_concrete(x):
+        array = np.asarray(x, np.float64)
+        if np.all(np.floor(array) == array) and np.all(np.abs(array) <= limit):
+            return jnp.asarray(array.astype(np.int64)).astype(dtype)
+    return None
+
+
+def sub_steps(step: jax.Array, offset: Any) -> jax.Array:
+    """``max(step - offset, 0)``, an integer (exact at any step) when the step is an integer
+    and the offset a whole number; a float otherwise."""
+    step = jnp.asarray(step)
+    if jnp.issubdtype(step.dtype, jnp.integer):
+        whole = integer_of(offset, step.dtype)
+        if whole is not None:
+            # Both in [0, limit]: the difference cannot overflow.
+            return jnp.maximum(step - whole, 0)
+    return jnp.maximum(as_float(step) - offset, 0.0)
 
 
 def exact_div(numerator: Any, denominator: Any) -> jax.Array:
@@ -337,6 +468,9 @@ def progress(t: Any, length: Any) -> jax.Array:
     so ``61 / 61`` comes out as ``1 - 2**-24``; a ``sqrt`` of one minus that is 2.4e-4 where
     0 is due. The comparison makes the end of every ramp exact, :func:`exact_div` the rest.
     """
+    done = _before_end(t, length)
+    if done is not None:
+        return 1.0 - _remaining_exact(t, length, done)
     t = as_float(t)
     positive = length > 0
     safe = jnp.where(positive, length, 1.0)
@@ -350,10 +484,34 @@ def remaining(t: Any, length: Any) -> jax.Array:
     digits of float32, which a square root or a cosine near its end then shows. The
     numerator here is exact for integer steps below ``2**24``.
     """
+    done = _before_end(t, length)
+    if done is not None:
+        return _remaining_exact(t, length, done)
     t = as_float(t)
     positive = jnp.asarray(length) > 0
     safe = jnp.where(positive, length, 1.0)
     return jnp.where((t >= safe) | ~positive, 0.0, exact_div(safe - jnp.minimum(t, safe), safe))
+
+
+def _before_end(t: Any, length: Any) -> jax.Array | None:
+    """For an integer ``t`` and a whole ``length``: the steps left, ``length - min(t,
+    length)``, in integers (exact near 2**31, where float32 rounds ``t`` and ``length``
+    alike); None otherwise."""
+    t = jnp.asarray(t)
+    if not jnp.issubdtype(t.dtype, jnp.integer) or not isinstance(length, int | float | np.number):
+        return None
+    if isinstance(length, bool) or not float(length).is_integer() or length <= 0:
+        return None
+    limit = int(jnp.iinfo(t.dtype).max)
+    if length <= limit:
+        whole = int(length)
+        return as_float(whole - jnp.clip(t, 0, whole))
+    # Longer than every step: (length - limit) in float64 here, plus the exact rest.
+    return (float(length) - limit) + as_float(limit - jnp.clip(t, 0, limit))
+
+
+def _remaining_exact(t: jax.Array, length: Any, left: jax.Array) -> jax.Array:
+    return exact_div(left, float(length))
 
 
 def linear_ramp(start: Any, end: Any, t: jax.Array, length: Any) -> jax.Array:
@@ -363,6 +521,85 @@ def linear_ramp(start: Any, end: Any, t: jax.Array, length: Any) -> jax.Array:
 
 # ---------------------------------------------------------------------------------------
 # Validation. Concrete values are checked; tracers (under jit, vmap, grad) cannot be.
+
+
+STEP_COUNTS = frozenset({
+    "warmup_steps", "decay_steps", "total_steps", "transition_steps", "transition_begin", "step_size",
+    "milestones", "boundaries", "steps", "first_period", "step_size_up", "step_size_down", "period",
+    "cooldown_steps", "timescale", "steps_per_epoch",
+})
+"""The arguments that count steps (or epochs, inside :class:`jaxlr.per_epoch`)."""
+
+SMALLEST_STEP_COUNT = 2.0**-14
+
+
+def _step_count(name: str, value: Any) -> Any:
+    """A count of steps, checked and held as the schedule computes with it.
+
+    It is 0, or between ``2**-14`` and ``2**53``: past ``2**53`` float64 no longer holds
+    whole steps, and below ``2**-14`` a duration vanishes beside any step count in float32
+    (``100 - 1e-38`` is 100) or overflows what is divided by it. Whole counts are exact
+    (integer arithmetic); a fractional one is rounded once, here, to the float dtype, so
+    that the schedule and its ``repr`` say what it computes (``1.000000001`` is ``1.0`` in
+    float32, and then a whole count).
+    """
+    if value is None or not is_concrete(value) or isinstance(value, bool | str):
+        return value
+    try:
+        array = np.abs(np.asarray(value, np.float64))
+    except (TypeError, ValueError):
+        return value  # not a number: the family's own check names it
+    if np.any(array > MAX_INTEGER):
+        raise ValueError(f"{name} must be at most 2**53 steps, got {_format(value)}")
+    if np.any((array > 0) & (array < SMALLEST_STEP_COUNT)):
+        raise ValueError(f"{name} must be 0 or at least 2**-14 steps (smaller durations vanish in float32 "
+                         f"arithmetic), got {_format(value)}")
+    if isinstance(value, float | np.floating) and not float(value).is_integer():
+        return float(np.asarray(value).astype(float_dtype()))
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f" and not np.all(np.floor(value) == value):
+        return value.astype(float_dtype()).astype(value.dtype)
+    return value
+
+
+def _is_scalar_field(f: dataclasses.Field) -> bool:
+    return isinstance(f.type, str) and f.type.startswith("Scalar")
+
+
+def _check_option(f: dataclasses.Field, value: Any) -> None:
+    """A static option of the right type: a flag is a bool (the string 'false' is truthy
+    and would switch it on), a mode a string (checked against its choices by the family)."""
+    if isinstance(f.default, bool) and not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{f.name} must be True or False, got {value!r}")
+    if isinstance(f.default, str) and not isinstance(value, str):
+        raise ValueError(f"{f.name} must be a string, got {value!r}")
+
+
+def _normalized(name: str, value: Any) -> Any:
+    """A concrete integer hyperparameter in a form that never wraps.
+
+    Integers past the default integer type (int32 unless x64 is on) become floats, which
+    every computation takes them as (lengths, rates), and :func:`count_reached` and
+    :func:`mod_steps` compare exactly with integer steps; unsigned integers become signed,
+    so that subtracting from them cannot wrap. Past ``2**53`` integers are refused: float64
+    would round them.
+    """
+    if isinstance(value, bool) or not is_concrete(value):
+        return value
+    if isinstance(value, int):
+        if abs(value) > MAX_INTEGER:
+            raise ValueError(f"{name} must be at most 2**53 in magnitude, got {value}")
+        return value if abs(value) <= int_limit() else float(value)
+    if isinstance(value, np.ndarray | np.generic | jax.Array) and jnp.issubdtype(value.dtype, jnp.integer):
+        array = np.asarray(value)
+        # In Python integers: float64 would round 2**53 + 1 down to 2**53.
+        largest = max((abs(int(x)) for x in array.ravel()), default=0)
+        if largest > MAX_INTEGER:
+            raise ValueError(f"{name} must be at most 2**53 in magnitude, got {_format(value)}")
+        if largest > int_limit():
+            return array.astype(np.float64)
+        if jnp.issubdtype(array.dtype, jnp.unsignedinteger):
+            return array.astype(np.int64)
+    return value
 
 
 def is_concrete(x: Any) -> bool:
@@ -390,7 +627,21 @@ def _numeric(name: str, value: Any) -> np.ndarray | None:
     array = np.asarray(value, dtype=np.float64)
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must be finite, got {_format(value)}")
+    dtype = float_dtype()
+    if not np.all(np.abs(array) <= float(jnp.finfo(dtype).max)):
+        raise ValueError(
+            f"{name} must be at most {float(jnp.finfo(dtype).max):.8g} in magnitude, the largest {dtype.name} "
+            f"(the precision schedules compute in; enable jax_enable_x64 for float64), got {_format(value)}"
+        )
     return array
+
+
+def _computed(array: np.ndarray) -> np.ndarray:
+    """``array`` as the schedule computes with it: rounded to the default float dtype, with
+    subnormals flushed to zero (XLA on CPU and GPU flushes them)."""
+    dtype = float_dtype()
+    rounded = array.astype(dtype)
+    return np.where(np.abs(rounded) < jnp.finfo(dtype).tiny, 0.0, rounded).astype(np.float64)
 
 
 def _numeric_dtype(dtype: Any) -> bool:
@@ -400,8 +651,25 @@ def _numeric_dtype(dtype: Any) -> bool:
 def check(name: str, value: Any, rule: str, ok: Callable[[np.ndarray], Any]) -> None:
     """Raises ``ValueError("{name} must be {rule}, got {value}")`` unless ``ok(value)``."""
     array = _numeric(name, value)
-    if array is not None and not np.all(ok(array)):
+    if array is None:
+        return
+    if not np.all(ok(array)):
         raise ValueError(f"{name} must be {rule}, got {_format(value)}")
+    computed = _computed(array)
+    if np.any((array != 0) & (computed == 0)):
+        dtype = float_dtype()
+        raise ValueError(
+            f"{name} must be 0 or at least {float(jnp.finfo(dtype).tiny):.8g} in magnitude, the smallest normal "
+            f"{dtype.name} (the precision schedules compute in, where smaller values flush to 0; enable "
+            f"jax_enable_x64 for float64), got {_format(value)}"
+        )
+    if not np.all(ok(computed)):
+        dtype = float_dtype().name
+        shown = _format(computed.reshape(()) if computed.size == 1 else computed)
+        raise ValueError(
+            f"{name} must be {rule} in {dtype}, the precision schedules compute in (enable jax_enable_x64 for "
+            f"float64), got {_format(value)}, which is {shown} in {dtype}"
+        )
 
 
 def check_number(name: str, value: Any) -> None:
@@ -445,7 +713,7 @@ def check_increasing(name: str, value: Any) -> None:
 
 
 def check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:
         options = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {options}, got {value!r}")
 
@@ -460,6 +728,13 @@ def check_less_equal(name_a: str, a: Any, name_b: str, b: Any) -> None:
     x, y = _numeric(name_a, a), _numeric(name_b, b)
     if x is not None and y is not None and not np.all(x <= y):
         raise ValueError(f"{name_a} must be <= {name_b}, got {name_a}={_format(a)} and {name_b}={_format(b)}")
+
+
+def check_less(name_a: str, a: Any, name_b: str, b: Any) -> None:
+    """``a < b`` where both are concrete (for example warmup_steps < total_steps)."""
+    x, y = _numeric(name_a, a), _numeric(name_b, b)
+    if x is not None and y is not None and not np.all(x < y):
+        raise ValueError(f"{name_a} must be < {name_b}, got {name_a}={_format(a)} and {name_b}={_format(b)}")
 
 
 def _plain(value: Any, where: str) -> Any:
@@ -494,7 +769,9 @@ def _same(a: Any, b: Any) -> bool:
     return a.shape == b.shape and bool(np.all(a == b))
 
 
-def _format(value: Any) -> str:
+def _format(value: Any, full: bool = False) -> str:
+    """``value`` as it is written in a call; arrays of more than 16 entries summarised
+    (for error messages) unless ``full`` (for ``repr``, which must stay a valid config)."""
     if isinstance(value, Schedule | str | bool) or value is None:
         return repr(value)
     if isinstance(value, jax.core.Tracer):
@@ -504,11 +781,11 @@ def _format(value: Any) -> str:
     if isinstance(value, np.ndarray | jax.Array):
         if value.ndim == 0:
             return repr(value.item())
-        if value.size <= 16:
+        if full or value.size <= 16:
             return repr(np.asarray(value).tolist())
         return f"<{value.dtype}{list(value.shape)}>"
     if isinstance(value, list | tuple):
-        inner = ", ".join(_format(v) for v in value)
+        inner = ", ".join(_format(v, full) for v in value)
         return f"[{inner}]"
     if callable(value):
         return getattr(value, "__qualname__", repr(value))

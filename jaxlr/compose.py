@@ -32,12 +32,14 @@ from jaxlr._base import (
     count_reached,
     exact_div,
     floor_div,
+    integer_of,
     is_concrete,
     mod_steps,
     progress,
     remaining,
     schedule_class,
     static_field,
+    sub_steps,
 )
 from jaxlr.decay import DECAY_SHAPES, decay_weights
 
@@ -75,7 +77,9 @@ class per_epoch(Schedule):
 
     def _value(self, step: jax.Array) -> jax.Array:
         if self.staircase:
-            epoch = floor_div(step, self.steps_per_epoch)
+            whole = integer_of(self.steps_per_epoch, step.dtype) if jnp.issubdtype(step.dtype, jnp.integer) else None
+            # An integer epoch keeps a periodic schedule's phase exact at any step.
+            epoch = floor_div(step, self.steps_per_epoch) if whole is None else jnp.floor_divide(step, whole)
         else:
             epoch = exact_div(as_float(step), self.steps_per_epoch)
         return self.schedule(epoch)
@@ -119,7 +123,7 @@ class from_fn(Schedule):
         return as_float(self.fn(step, **self.params))
 
     def __repr__(self) -> str:
-        params = "".join(f", {name}={_format(value)}" for name, value in self.params.items())
+        params = "".join(f", {name}={_format(value, full=True)}" for name, value in self.params.items())
         return f"from_fn({_format(self.fn)}{params})"
 
 
@@ -226,9 +230,7 @@ class shift(Schedule):
         check_nonnegative("steps", self.steps)
 
     def _value(self, step: jax.Array) -> jax.Array:
-        if jnp.issubdtype(jnp.asarray(step).dtype, jnp.integer) and isinstance(self.steps, int):
-            return self.schedule(step - self.steps)  # stays integer: exact at any step
-        return self.schedule(as_float(step) - self.steps)
+        return self.schedule(sub_steps(step, self.steps))  # an integer step stays one: exact at any step
 
 
 @schedule_class
@@ -370,8 +372,6 @@ class Pieces:
         return [self[k] for k in range(len(self))]
 
     def __repr__(self) -> str:
-        if len(self) > 8:
-            return f"<{len(self)} schedules>"
         return "[" + ", ".join(repr(p) for p in self.unstacked()) + "]"
 
     def __eq__(self, other: object) -> bool:
@@ -436,13 +436,23 @@ class join(Schedule):
 
     def _scalar(self, step: jax.Array) -> jax.Array:
         pieces = self.schedules
-        boundaries = jnp.asarray(self.boundaries)
-        k = count_reached(boundaries, step)
-        if boundaries.shape[-1]:
-            start = jnp.where(k > 0, jnp.take(boundaries, k - 1, mode="clip"), 0)
+        k = count_reached(self.boundaries, step)
+        # The local step is an integer (exact) for an integer step and whole boundaries. A
+        # reached boundary is at most the step, so clipping the unreachable ones is harmless.
+        whole = None
+        if jnp.issubdtype(step.dtype, jnp.integer):
+            limit = int(jnp.iinfo(step.dtype).max)
+            clipped = self.boundaries
+            if isinstance(clipped, np.ndarray) and clipped.size:
+                clipped = np.minimum(clipped, limit)
+            whole = integer_of(clipped, step.dtype)
+        if whole is None:
+            whole = jnp.asarray(self.boundaries)
+        if jnp.shape(whole)[-1]:
+            start = jnp.where(k > 0, jnp.take(whole, k - 1, mode="clip"), 0)
         else:
-            start = jnp.zeros((), boundaries.dtype)
-        dtype = jnp.promote_types(step.dtype, start.dtype)
+            start = jnp.zeros((), whole.dtype)
+        dtype = jax.dtypes.canonicalize_dtype(jnp.promote_types(step.dtype, start.dtype))
         local = step.astype(dtype) - start.astype(dtype)
         group = jnp.take(jnp.asarray(pieces.group), k, mode="clip")
         index = jnp.take(jnp.asarray(pieces.index), k, mode="clip")

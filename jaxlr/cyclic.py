@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxlr._base import (
     Scalar,
     Schedule,
+    _computed,
+    _format,
     as_float,
     blend,
     check,
@@ -20,7 +23,12 @@ from jaxlr._base import (
     check_less_equal,
     check_nonnegative,
     check_positive,
+    count_reached,
+    fit,
+    float_dtype,
     floor_div,
+    int_limit,
+    is_concrete,
     mod_steps,
     progress,
     remaining,
@@ -31,6 +39,35 @@ from jaxlr._base import (
 from jaxlr.decay import cosine_value
 
 
+def _computed_gt_one(v: np.ndarray) -> np.ndarray:
+    return (v > 1) & (_computed(v) > 1)
+
+
+def _cycle_table(first: Scalar, mul: Scalar, most: int = 4096) -> tuple[np.ndarray, np.ndarray] | None:
+    """For concrete growing periods: every cycle's start and length up to the largest
+    integer step, in float64 (as torch and the reference sum them), or None.
+
+    With the starts as exact integer thresholds, an integer step finds its cycle exactly;
+    taken in float32, step ``2**31 - 2`` rounds up into the next cycle. More than ``most``
+    cycles (a ``period_mul`` barely above 1) fall back to the logarithm.
+    """
+    if not is_concrete((first, mul)) or np.ndim(first) or np.ndim(mul):
+        return None
+    first, mul = float(np.asarray(first)), float(np.asarray(mul))
+    if mul == 1:
+        return None
+    starts, lengths, start, length = [], [], 0.0, first
+    while start <= int_limit():
+        starts.append(start)
+        lengths.append(length)
+        if len(starts) > most:
+            return None
+        start, length = start + length, length * mul
+    # The last cycle may be longer than float32 holds; past 2**60 steps its length only
+    # says "longer than any step".
+    return np.array(starts), np.minimum(np.array(lengths), 2.0**60)
+
+
 def _cycle_of(step: jax.Array, first: Scalar, mul: Scalar) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Index, start-relative position and length of the cycle holding ``step``.
 
@@ -38,6 +75,16 @@ def _cycle_of(step: jax.Array, first: Scalar, mul: Scalar) -> tuple[jax.Array, j
     (``first * i`` when ``mul == 1``). The geometric index comes from a logarithm and is then
     corrected against the exact starts, so it never lands one cycle off at a boundary.
     """
+    step = jnp.asarray(step)
+    table = _cycle_table(first, mul)
+    if table is not None and jnp.issubdtype(step.dtype, jnp.integer):
+        starts, lengths = table
+        index = count_reached(starts[1:], step)
+        whole = np.floor(starts)
+        base = jnp.take(jnp.asarray(np.minimum(whole, int_limit()).astype(np.int64)).astype(step.dtype), index)
+        fraction = jnp.take(jnp.asarray(starts - whole, dtype=float_dtype()), index)
+        position = (step - base).astype(float_dtype()) - fraction
+        return as_float(index), position, jnp.take(jnp.asarray(lengths, dtype=float_dtype()), index)
     t = as_float(step)
     geometric = mul != 1
     # With equal periods, the geometric branch is still evaluated (with m = 2, where its
@@ -96,13 +143,50 @@ class cosine_restarts(Schedule):
     def _check(self) -> None:
         check_nonnegative("init_value", self.init_value)
         check_positive("first_period", self.first_period)
+        # A period_mul just above 1 that rounds to 1 in float32 would divide by log(1) = 0.
         check("period_mul", self.period_mul, ">= 1", lambda v: v >= 1)
+        check("period_mul", self.period_mul, "1, or > 1 after rounding to float32 (1.0000001 or more)",
+              lambda v: (v == 1) | _computed_gt_one(v))
         check_positive("value_mul", self.value_mul)
         check_nonnegative("end_value", self.end_value)
+        # Cycle i peaks at end + (init - end) * value_mul**i, negative for growing cycles
+        # below a floor above the start.
+        self._check_growth()
+        if is_concrete((self.value_mul, self.init_value, self.end_value)):
+            growing = np.asarray(self.value_mul, np.float64) > 1
+            if np.any(growing & (np.asarray(self.end_value, np.float64) > np.asarray(self.init_value, np.float64))):
+                raise ValueError(
+                    f"end_value must be <= init_value when value_mul > 1 (the cycles' peaks end + (init - end) * "
+                    f"value_mul**i would turn negative), got init_value={_format(self.init_value)}, "
+                    f"end_value={_format(self.end_value)}, value_mul={_format(self.value_mul)}"
+                )
         check_nonnegative("warmup_steps", self.warmup_steps)
         check_less_equal("warmup_steps", self.warmup_steps, "first_period", self.first_period)
         if self.cycles is not None:
             check_positive("cycles", self.cycles)
+
+    def _check_growth(self) -> None:
+        """Growing peaks (``value_mul > 1``) must stay below the float max in every cycle
+        an int32 step reaches: a saturated peak times the cosine is no learning rate."""
+        fields = (self.init_value, self.first_period, self.period_mul, self.value_mul, self.end_value, self.cycles)
+        if not is_concrete(fields) or any(np.ndim(x) for x in fields if x is not None):
+            return
+        value_mul = float(np.asarray(self.value_mul))
+        if value_mul <= 1:
+            return
+        first, period_mul = float(np.asarray(self.first_period)), float(np.asarray(self.period_mul))
+        table = _cycle_table(first, period_mul)
+        last = (len(table[0]) - 1) if table is not None else int_limit() // max(int(first), 1)
+        if self.cycles is not None:
+            last = min(last, int(np.ceil(float(np.asarray(self.cycles)))) - 1)
+        init, end = float(np.asarray(self.init_value)), float(np.asarray(self.end_value))
+        peak_log = np.log(max(init - end, 1e-300)) + last * np.log(value_mul)
+        if peak_log > np.log(float(jnp.finfo(float_dtype()).max)) - 1e-6:
+            raise ValueError(
+                f"value_mul={_format(self.value_mul)} grows the peak past the {float_dtype().name} max by cycle "
+                f"{last} (init_value * value_mul**{last}): set cycles to stop the restarts earlier, or a smaller "
+                "value_mul"
+            )
 
     def _value(self, step: jax.Array) -> jax.Array:
         index, position, length = _cycle_of(step, self.first_period, self.period_mul)
@@ -157,11 +241,23 @@ class cyclic(Schedule):
             check_positive("step_size_down", self.step_size_down)
         check_choice("mode", self.mode, CYCLIC_MODES)
         check_positive("gamma", self.gamma)
+        # exp_range scales the amplitude by gamma**t: a gamma > 1 must keep it finite up
+        # to the largest int32 step, or the values past the float max are no rates.
+        if self.mode == "exp_range" and is_concrete((self.gamma, self.base_value, self.max_value)):
+            gamma = np.asarray(self.gamma, np.float64)
+            span = np.abs(np.asarray(self.max_value, np.float64) - np.asarray(self.base_value, np.float64))
+            with np.errstate(divide="ignore"):
+                top = np.log(np.maximum(span, 1e-300)) + int_limit() * np.log(gamma)
+            if np.any((gamma > 1) & (top > np.log(float(jnp.finfo(float_dtype()).max)) - 1e-6)):
+                raise ValueError(
+                    f"gamma must keep the exp_range amplitude (max_value - base_value) * gamma**t finite up to "
+                    f"step {int_limit()}: at most about 1 + 4e-8, got {_format(self.gamma)}"
+                )
 
     def _value(self, step: jax.Array) -> jax.Array:
         up = self.step_size_up
         down = up if self.step_size_down is None else self.step_size_down
-        total = up + down
+        total = fit(up + down)
         position = mod_steps(step, total)
         rising = position <= up
         ramp = jnp.where(rising, progress(position, up), remaining(jnp.maximum(position - up, 0.0), down))

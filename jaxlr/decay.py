@@ -14,16 +14,18 @@ from jaxlr._base import (
     Numbers,
     Scalar,
     Schedule,
+    _before_end,
     as_float,
     blend,
-    ceil_div,
     check_increasing,
     check_nonnegative,
     check_positive,
     check_sequence,
     count_reached,
     exact_div,
+    fit,
     floor_div,
+    integer_of,
     linear_ramp,
     mod_steps,
     progress,
@@ -31,6 +33,7 @@ from jaxlr._base import (
     scaled_power,
     schedule_class,
     static_field,
+    sub_steps,
 )
 
 # ---------------------------------------------------------------------------------------
@@ -154,9 +157,22 @@ class polynomial(Schedule):
         # fraction left is (T * ceil(t'/T) - t') / (T * ceil(t'/T)). The numerator is taken
         # from the exact position in the cycle: float32 steps lose it above 2**24.
         length = self.transition_steps
-        cycles = jnp.where(t == 0, 1.0, ceil_div(t, length))
         position = mod_steps(step, length, self.transition_begin)
-        left = jnp.where((position == 0) & (t > 0), 0.0, length - position)
+        # ceil(t' / T) from the exact quotient and position (t' rounded to float32 near
+        # 2**31 would count one cycle too many).
+        cycles = jnp.where(t == 0, 1.0, floor_div(sub_steps(step, self.transition_begin), length) + (position > 0))
+        left = length - position
+        integer = jnp.issubdtype(step.dtype, jnp.integer)
+        whole = integer_of(length, step.dtype) if integer else None
+        if whole is not None and integer_of(self.transition_begin, step.dtype) is not None:
+            # T - position in integers: both near 2**31 round alike in float32, to 0.
+            elapsed = sub_steps(step, self.transition_begin)
+            left = jnp.where(elapsed % whole == 0, whole, whole - elapsed % whole).astype(t.dtype)
+        elif integer and integer_of(self.transition_begin, step.dtype) is not None:
+            # A cycle longer than every step: T - t' with the exact steps left.
+            exact = _before_end(sub_steps(step, self.transition_begin), length)
+            left = left if exact is None else exact
+        left = jnp.where((position == 0) & (t > 0), 0.0, left)
         span = length * cycles
         weight = jnp.where(t == 0, 1.0, left / span)
         complement = jnp.where(t == 0, 0.0, (span - left) / span)
@@ -388,7 +404,7 @@ class exponential_decay(Schedule):
             check_nonnegative("end_value", self.end_value)
 
     def _value(self, step: jax.Array) -> jax.Array:
-        t = jnp.maximum(as_float(step) - self.transition_begin, 0.0)
+        t = sub_steps(step, self.transition_begin)  # an integer step stays one: exact staircases
         return exponential_value(
             self.init_value, self.decay_rate, t, self.decay_steps, self.staircase, self.end_value
         )
@@ -464,10 +480,11 @@ class inverse_sqrt_decay(Schedule):
             timescale = jnp.where(warmup > 0, warmup, 10_000.0)
         else:
             timescale = self.timescale
-        ramp = self.init_value * t / jnp.maximum(warmup, 1.0)
-        # Clamped so that the branch `where` does not select stays finite for any warmup.
-        after = jnp.maximum(t, warmup)
-        decay = self.init_value * jax.lax.rsqrt((after + timescale - warmup) / timescale)
+        ramp = self.init_value * (t / jnp.maximum(warmup, 1.0))  # divided first: no overflow near float max
+        # The steps since the warmup, exact for integers (t + s - W in float32 cancels to 0
+        # near 2**31), and 0 in the warmup, so the unselected branch stays finite.
+        elapsed = as_float(sub_steps(step, warmup))
+        decay = self.init_value * jax.lax.rsqrt((elapsed + timescale) / timescale)
         return jnp.where(t < warmup, ramp, decay)
 
 
@@ -511,7 +528,7 @@ class cosine_decay(Schedule):
     def _value(self, step: jax.Array) -> jax.Array:
         length = self.decay_steps
         if self.periodic:
-            position = mod_steps(step, 2 * length)
+            position = mod_steps(step, fit(2 * length))
             left, done = (length - position) / length, position / length
         else:
             left, done = remaining(step, length), progress(step, length)

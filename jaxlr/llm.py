@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxlr._base import (
     Scalar,
@@ -15,12 +16,14 @@ from jaxlr._base import (
     check_nonnegative,
     check_number,
     check_positive,
+    fit,
     is_concrete,
     progress,
     remaining,
     scaled_power,
     schedule_class,
     static_field,
+    sub_steps,
 )
 from jaxlr.decay import DECAY_SHAPES, decay_weights
 from jaxlr.warmup import WARMUP_SHAPES, warmup_value
@@ -73,8 +76,12 @@ class wsd(Schedule):
     def __post_init__(self) -> None:
         for name in ("warmup_steps", "decay_steps"):
             value = getattr(self, name)
-            if _is_fraction(value) and is_concrete(self.total_steps):
-                object.__setattr__(self, name, round(value * float(self.total_steps)))
+            if not _is_fraction(value):
+                continue
+            if is_concrete(self.total_steps):
+                object.__setattr__(self, name, round(value * float(np.asarray(self.total_steps))))
+            else:  # a traced total (a sweep over run lengths): the same fraction of each
+                object.__setattr__(self, name, jnp.round(value * as_float(self.total_steps)))
         super().__post_init__()
 
     def _check(self) -> None:
@@ -99,7 +106,9 @@ class wsd(Schedule):
         t = as_float(step)
         decay_start = self.total_steps - self.decay_steps
         warmup = warmup_value(self.init_value, self.peak_value, t, self.warmup_steps, self.warmup_shape)
-        after = jnp.maximum(t - decay_start, 0.0)
+        # Exact for integer steps (t - decay_start in float32 cancels near 2**31); 0, the
+        # peak, before the decay starts.
+        after = sub_steps(step, fit(decay_start))
         left, done = remaining(after, self.decay_steps), progress(after, self.decay_steps)
         if self.decay_shape == "exponential":
             positive = self.peak_value > 0
@@ -107,7 +116,7 @@ class wsd(Schedule):
             decay = jnp.where(positive, scaled_power(self.peak_value, ratio, done), self.end_value)
         else:
             decay = blend(self.peak_value, self.end_value, *decay_weights(self.decay_shape, left, done))
-        return jnp.where(t < self.warmup_steps, warmup, jnp.where(t < decay_start, self.peak_value, decay))
+        return jnp.where(t < self.warmup_steps, warmup, decay)
 
 
 @schedule_class
@@ -212,4 +221,4 @@ class tanh_decay(Schedule):
         x = self.lower * remaining(step, self.decay_steps) + self.upper * r
         weight = 0.5 * (1.0 - jnp.tanh(x))
         value = blend(self.init_value, self.end_value, weight, 0.5 * (1.0 + jnp.tanh(x)))
-        return jnp.where(as_float(step) < self.decay_steps, value, self.end_value)
+        return jnp.where(remaining(step, self.decay_steps) > 0, value, self.end_value)

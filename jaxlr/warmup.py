@@ -19,15 +19,17 @@ from jaxlr._base import (
     as_float,
     blend,
     check_choice,
-    check_less_equal,
+    check_less,
     check_nonnegative,
     check_positive,
     check_schedule,
     linear_ramp,
+    log_of,
     progress,
     remaining,
     schedule_class,
     static_field,
+    sub_steps,
 )
 from jaxlr.decay import cosine_value, exponential_value
 
@@ -45,9 +47,12 @@ def warmup_value(init: Scalar, peak: Scalar, t: jax.Array, length: Scalar, shape
         return linear_ramp(init, peak, t, length)
     q = progress(t, length)
     if shape == "exponential":
-        positive = peak > 0
-        ratio = jnp.where(positive, peak, init) / init
-        return init * ratio**q
+        # Through logarithms: the ratio peak / init can overflow float32 (or flush to 0)
+        # where both values are fine.
+        target = jnp.where(peak > 0, peak, init)
+        log_init = log_of(init)
+        value = jnp.exp(log_init + q * (jnp.log(target) - log_init))
+        return jnp.where(q >= 1, target, jnp.where(q <= 0, init, value))
     r = remaining(t, length)
     if shape == "cosine":
         # ½(1 - cos πq) and its complement, without cancellation at either end.
@@ -155,7 +160,7 @@ class warmup_then(Schedule):
     def _value(self, step: jax.Array) -> jax.Array:
         peak = self.schedule(jnp.zeros((), jnp.int32))
         warmup = warmup_value(self.init_value, peak, step, self.warmup_steps, self.shape)
-        after = self.schedule(jnp.maximum(as_float(step) - self.warmup_steps, 0.0))
+        after = self.schedule(sub_steps(step, self.warmup_steps))  # integer, so a periodic phase stays exact
         return jnp.where(as_float(step) < self.warmup_steps, warmup, after)
 
 
@@ -175,7 +180,9 @@ class _warmup_decay(Schedule):
         check_nonnegative("peak_value", self.peak_value)
         check_nonnegative("warmup_steps", self.warmup_steps)
         check_positive("total_steps", self.total_steps)
-        check_less_equal("warmup_steps", self.warmup_steps, "total_steps", self.total_steps)
+        # A warmup that ends at the total never reaches its peak (the decay has no steps
+        # left): optax raises for it too.
+        check_less("warmup_steps", self.warmup_steps, "total_steps", self.total_steps)
         check_nonnegative("init_value", self.init_value)
         check_nonnegative("end_value", self.end_value)
 
@@ -289,7 +296,7 @@ class warmup_exponential(Schedule):
     def _value(self, step: jax.Array) -> jax.Array:
         t = as_float(step)
         warmup = linear_ramp(self.init_value, self.peak_value, t, self.warmup_steps)
-        after = jnp.maximum(t - self.warmup_steps, 0.0)
+        after = sub_steps(step, self.warmup_steps)  # an integer step stays one: exact staircases
         decay = exponential_value(
             self.peak_value, self.decay_rate, after, self.decay_steps, self.staircase, self.end_value
         )
