@@ -25,6 +25,7 @@ Steps are counted in 32-bit integers, up to ``2**31 - 1``, unless 64-bit JAX is 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -279,10 +280,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser().parse_args(argv)
         args.run(args)
+        sys.stdout.flush()  # here, so that a closed pipe is caught below and not at exit
     except UsageError as error:
         message = " ".join(str(error).splitlines())  # one line, whatever the message held
         print(f"jaxlr: error: {message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader stopped early (jaxlr list | head -1): nothing is wrong, and the rest of
+        # the output has nowhere to go. Python's recipe: point stdout at devnull so the flush
+        # at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0
 
 

@@ -80,6 +80,15 @@ def test_bad_input_is_one_line_and_exit_status_2(args, message):
     assert out.stderr.startswith("jaxlr: error: ") and message in out.stderr
 
 
+def test_a_reader_that_stops_early_is_not_a_crash():
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    process = subprocess.Popen([sys.executable, "-m", "jaxlr", "list"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env)
+    process.stdout.close()  # as `jaxlr list | head -0` does, long before the command prints
+    _, err = process.communicate(timeout=120)
+    assert err == b"" and process.returncode == 1
+
+
 def test_console_script_is_installed():
     script = shutil.which("jaxlr") or str(Path(sys.executable).parent / "jaxlr")
     if not Path(script).exists():
