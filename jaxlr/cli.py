@@ -6,38 +6,117 @@
     jaxlr plot "cosine_decay(1.0, 1000)" "rex_decay(1.0, 1000)" --steps 1200 --out lr.png --log
 
 A SPEC is a schedule call (``name(argument=value, ...)``, literals only, parsed with ``ast``)
-or a JSON object with a "name". A bad spec prints one line naming the problem and exits with
-status 2.
+or a JSON object with a "name". Any bad input (a bad spec, a malformed option, a step past
+the range JAX counts in, a file that cannot be written) prints one line, ``jaxlr: error:
+...`` naming the option or the problem, and exits with status 2; there is no traceback.
+Steps are counted in 32-bit integers, up to ``2**31 - 1``, unless 64-bit JAX is on
+(``JAX_ENABLE_X64=1``), which allows steps up to ``2**53``.
+
+    >>> from jaxlr.cli import main
+    >>> main(["eval", "cosine_decay(1.0, 100)", "--at", "0,50,100"])
+    cosine_decay(init_value=1.0, decay_steps=100)
+    step  value
+       0  1
+      50  0.5
+     100  0
+    0
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
+import jax
 import numpy as np
 
 from jaxlr._base import Schedule
 from jaxlr.config import describe, from_config, names
+
+MAX_POINTS = 20_000
+"""The most steps ``plot`` evaluates: beyond, it samples this many evenly (a figure is ~1,000
+pixels wide, and a plot of 3e9 steps would need 24 GB)."""
+
+MAX_WIDTH, MAX_HEIGHT = 1_000, 200
+"""The largest terminal chart ``show`` draws."""
 
 
 class UsageError(Exception):
     """A problem with what the user typed: one line on stderr, exit status 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors (a missing or malformed option) as one-line usage errors
+    instead of a usage block and ``SystemExit``."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def max_step() -> int:
+    """The largest step the command evaluates: ``2**31 - 1``, or ``2**53`` with 64-bit JAX.
+
+    Without ``jax_enable_x64`` JAX holds integer steps as int32, and a larger step would
+    wrap around to a negative one and print the value of a different step.
+    """
+    return 2**53 if jax.config.jax_enable_x64 else 2**31 - 1
+
+
+def _range_hint() -> str:
+    if jax.config.jax_enable_x64:
+        return "past 2**53, the largest step counted exactly"
+    return "past 2**31 - 1, the largest step without 64-bit JAX (set JAX_ENABLE_X64=1 for steps up to 2**53)"
+
+
+def _short(text: str, limit: int = 100) -> str:
+    return repr(text) if len(text) <= limit else repr(text[: limit - 3] + "...")
+
+
 def _schedule(spec: str, steps_per_epoch: int | None) -> Schedule:
     try:
-        config = json.loads(spec) if spec.lstrip().startswith("{") else spec
-        return from_config(config, steps_per_epoch=steps_per_epoch)
-    except (ValueError, TypeError) as error:
-        raise UsageError(f"bad schedule {spec!r}: {error}") from None
+        return from_config(spec, steps_per_epoch=steps_per_epoch)
+    except ValueError as error:  # from_config raises nothing else for a bad spec
+        raise UsageError(f"bad schedule {_short(spec)}: {error}") from None
 
 
 def _values(schedule: Schedule, steps: np.ndarray) -> np.ndarray:
-    return np.asarray(schedule(steps.astype(np.int32)), dtype=np.float64)
+    """The schedule at ``steps`` (already checked to lie in ``[0, max_step()]``), as float64."""
+    dtype = np.int64 if jax.config.jax_enable_x64 else np.int32
+    try:
+        values = np.asarray(schedule(steps.astype(dtype)), dtype=np.float64)
+    except ValueError as error:  # a step the schedule refuses
+        raise UsageError(f"{schedule!r} cannot be evaluated: {error}") from None
+    bad = ~np.isfinite(values)
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        raise UsageError(f"{schedule!r} is {values[i]} at step {int(steps[i])}: there is nothing to show for it")
+    return values
+
+
+def _steps_list(text: str) -> np.ndarray:
+    """The ``--at`` option: whole steps in ``[0, max_step()]``, separated by commas."""
+    entries = [x.strip() for x in text.split(",")]
+    if not any(entries):
+        raise UsageError(f"--at takes whole steps separated by commas, such as 0,100,1000, got {_short(text)}")
+    steps = []
+    for entry in entries:
+        try:
+            step = int(entry)  # int() reads 1_000 too
+        except ValueError:
+            what = "an empty entry" if not entry else _short(entry)
+            raise UsageError(f"--at takes whole steps separated by commas, such as 0,100,1000; "
+                             f"{what} in {_short(text)} is not a whole step") from None
+        if step < 0:
+            raise UsageError(f"--at takes steps >= 0, got {step}")
+        if step > max_step():
+            raise UsageError(f"--at {step} is {_range_hint()}")
+        steps.append(step)
+    return np.array(steps, dtype=np.int64)
 
 
 def cmd_list(args: argparse.Namespace) -> None:
@@ -47,20 +126,23 @@ def cmd_list(args: argparse.Namespace) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
+    steps = _steps_list(args.at)
     schedule = _schedule(args.spec, args.steps_per_epoch)
-    try:
-        steps = np.array([int(x.replace("_", "")) for x in args.at.split(",") if x.strip()])
-    except ValueError:
-        raise UsageError(f"--at takes whole steps separated by commas, got {args.at!r}") from None
+    values = _values(schedule, steps)
     print(repr(schedule))
     width = max(len("step"), *(len(str(s)) for s in steps))
     print(f"{'step':>{width}}  value")
-    for step, value in zip(steps, _values(schedule, steps), strict=True):
+    for step, value in zip(steps, values, strict=True):
         print(f"{step:>{width}}  {value:.6g}")
 
 
 def chart(values: np.ndarray, total_steps: int, width: int = 72, height: int = 16) -> str:
-    """A text chart of ``values`` (sampled evenly over ``[0, total_steps)``)."""
+    """A text chart of finite ``values`` (sampled evenly over ``[0, total_steps)``).
+
+    >>> import numpy as np
+    >>> chart(np.linspace(1.0, 0.0, 10), 10, width=10, height=3).splitlines()
+    ['1 │•••       ', '  │   ••••   ', '0 │       •••', '  └──────────', '   0   step 9']
+    """
     top, bottom = float(values.max()), float(values.min())
     span = top - bottom or 1.0
     rows = [[" "] * width for _ in range(height)]
@@ -79,19 +161,34 @@ def chart(values: np.ndarray, total_steps: int, width: int = 72, height: int = 1
     return "\n".join(lines)
 
 
+def _check_steps(count: int) -> None:
+    """``--steps N`` evaluates steps ``0 .. N - 1``: the last must be in range."""
+    if count - 1 > max_step():
+        raise UsageError(f"--steps {count} reaches step {count - 1}, {_range_hint()}")
+
+
 def cmd_show(args: argparse.Namespace) -> None:
+    _check_steps(args.steps)
     schedule = _schedule(args.spec, args.steps_per_epoch)
-    width = max(8, args.width)
-    steps = np.linspace(0, args.steps - 1, width).round()
+    steps = np.linspace(0, args.steps - 1, args.width).round().astype(np.int64)
+    values = _values(schedule, steps)
     print(repr(schedule))
-    print(chart(_values(schedule, steps), args.steps, width, max(4, args.height)))
+    print(chart(values, args.steps, args.width, args.height))
+
+
+def _plot_steps(count: int) -> np.ndarray:
+    """Every step below ``count``, or ``MAX_POINTS`` of them evenly spaced, both ends included."""
+    if count <= MAX_POINTS:
+        return np.arange(count, dtype=np.int64)
+    return np.unique(np.linspace(0, count - 1, MAX_POINTS).round().astype(np.int64))
 
 
 def cmd_plot(args: argparse.Namespace) -> None:
-    schedules = [_schedule(spec, args.steps_per_epoch) for spec in args.specs]
+    _check_steps(args.steps)
     out = Path(args.out)
     if out.suffix.lower() not in (".png", ".svg"):
-        raise UsageError(f"--out must end in .png or .svg, got {args.out!r}")
+        raise UsageError(f"--out must end in .png or .svg, got {_short(args.out)}")
+    schedules = [_schedule(spec, args.steps_per_epoch) for spec in args.specs]
     try:
         import matplotlib
 
@@ -99,39 +196,62 @@ def cmd_plot(args: argparse.Namespace) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         raise UsageError("plot needs matplotlib: pip install 'jaxlr[plot]' (or use jaxlr show)") from None
-    steps = np.arange(args.steps)
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for schedule in schedules:
-        ax.plot(steps, _values(schedule, steps), label=repr(schedule) if len(schedules) > 1 else None)
+    steps = _plot_steps(args.steps)
+    curves = [_values(schedule, steps) for schedule in schedules]
     if args.log:
-        ax.set_yscale("log")
-    ax.set_xlabel("step")
-    ax.set_ylabel("learning rate")
-    ax.set_title(repr(schedules[0]) if len(schedules) == 1 else f"{len(schedules)} schedules", fontsize=9)
-    if len(schedules) > 1:
-        ax.legend(fontsize=7)
-    ax.grid(True, alpha=0.3)
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
+        for schedule, values in zip(schedules, curves, strict=True):
+            if not np.any(values > 0):
+                raise UsageError(f"--log needs values > 0, and {schedule!r} has none in {args.steps} steps")
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    try:
+        for schedule, values in zip(schedules, curves, strict=True):
+            ax.plot(steps, values, label=repr(schedule) if len(schedules) > 1 else None)
+        if args.log:
+            ax.set_yscale("log")
+        ax.set_xlabel("step")
+        ax.set_ylabel("learning rate")
+        ax.set_title(repr(schedules[0]) if len(schedules) == 1 else f"{len(schedules)} schedules", fontsize=9)
+        if len(schedules) > 1:
+            ax.legend(fontsize=7)
+        ax.grid(True, alpha=0.3)
+        with warnings.catch_warnings():  # a title wider than the figure is not worth a warning
+            warnings.simplefilter("ignore")
+            fig.tight_layout()
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(out, dpi=120)
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise UsageError(f"--out {_short(args.out)} cannot be written: {reason}") from None
+    finally:
+        plt.close(fig)
     print(f"wrote {out}")
 
 
-def _positive(text: str) -> int:
-    value = int(text.replace("_", ""))
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
+def _count(low: int, high: int | None = None, high_text: str | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number in ``[low, high]`` (underscores allowed)."""
+
+    def read(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {_short(text)}") from None
+        if value < low or (high is not None and value > high):
+            bound = f">= {low}" if high is None else f"in [{low}, {high_text or high}]"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
+        return value
+
+    return read
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="jaxlr", description="Learning-rate schedules for JAX: list, eval, show, plot.")
+    root = _Parser(prog="jaxlr", description="Learning-rate schedules for JAX: list, eval, show, plot.")
     sub = root.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="every schedule with a one-line description").set_defaults(run=cmd_list)
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--steps-per-epoch", type=_positive, default=None, help="for durations given as 'Nep'")
+        p.add_argument("--steps-per-epoch", type=_count(1, 2**53, "2**53"), default=None,
+                       help="for durations given as 'Nep'")
 
     p = sub.add_parser("eval", help="a table of values at given steps")
     p.add_argument("spec")
@@ -140,14 +260,14 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_eval)
     p = sub.add_parser("show", help="a chart in the terminal (no plotting library needed)")
     p.add_argument("spec")
-    p.add_argument("--steps", type=_positive, required=True)
-    p.add_argument("--width", type=int, default=72)
-    p.add_argument("--height", type=int, default=16)
+    p.add_argument("--steps", type=_count(1), required=True)
+    p.add_argument("--width", type=_count(8, MAX_WIDTH), default=72)
+    p.add_argument("--height", type=_count(4, MAX_HEIGHT), default=16)
     common(p)
     p.set_defaults(run=cmd_show)
     p = sub.add_parser("plot", help="curves overlaid in a PNG or SVG (needs matplotlib)")
     p.add_argument("specs", nargs="+", metavar="SPEC")
-    p.add_argument("--steps", type=_positive, required=True)
+    p.add_argument("--steps", type=_count(1), required=True)
     p.add_argument("--out", default="lr.png", help="lr.png (default) or a .svg")
     p.add_argument("--log", action="store_true", help="log scale for the learning rate")
     common(p)
@@ -156,12 +276,21 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    """Runs the command; returns the exit status (0, or 2 after one line on stderr)."""
     try:
+        args = parser().parse_args(argv)
         args.run(args)
+        sys.stdout.flush()  # here, so that a closed pipe is caught below and not at exit
     except UsageError as error:
-        print(f"jaxlr: error: {error}", file=sys.stderr)
+        message = " ".join(str(error).splitlines())  # one line, whatever the message held
+        print(f"jaxlr: error: {message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader stopped early (jaxlr list | head -1): nothing is wrong, and the rest of
+        # the output has nowhere to go. Python's recipe: point stdout at devnull so the flush
+        # at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0
 
 

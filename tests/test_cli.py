@@ -1,4 +1,4 @@
-"""The jaxlr command, run as a user would: in a subprocess."""
+"""The jaxlr command, run as a user would (in a subprocess) and through ``main([...])``."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import jaxlr
+from jaxlr import cli
 
 
-def run(*args, check=True):
-    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+def run(*args, check=True, x64=False):
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_ENABLE_X64": "1" if x64 else "0"}
     out = subprocess.run([sys.executable, "-m", "jaxlr", *args], capture_output=True, text=True, timeout=120, env=env)
     if check:
         assert out.returncode == 0, out.stderr
@@ -78,9 +80,159 @@ def test_bad_input_is_one_line_and_exit_status_2(args, message):
     assert out.stderr.startswith("jaxlr: error: ") and message in out.stderr
 
 
+def test_a_reader_that_stops_early_is_not_a_crash():
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    process = subprocess.Popen([sys.executable, "-m", "jaxlr", "list"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env)
+    process.stdout.close()  # as `jaxlr list | head -0` does, long before the command prints
+    _, err = process.communicate(timeout=120)
+    assert err == b"" and process.returncode == 1
+
+
 def test_console_script_is_installed():
     script = shutil.which("jaxlr") or str(Path(sys.executable).parent / "jaxlr")
     if not Path(script).exists():
         pytest.skip("the jaxlr console script is installed by pip install -e .")
     out = subprocess.run([script, "eval", "constant(0.5)", "--at", "3"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.splitlines()[-1].split() == ["3", "0.5"]
+
+
+def main(capsys, *args):
+    """``jaxlr ARGS`` in this process: (exit status, stdout, stderr)."""
+    status = cli.main(list(args))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_main_runs_in_process(capsys):
+    status, out, err = main(capsys, "eval", "step_decay(1.0, 1_000, gamma=0.5)", "--at", "0, 999,1_000,3000")
+    assert (status, err) == (0, "")
+    assert out.splitlines() == ["step_decay(init_value=1.0, step_size=1000, gamma=0.5)", "step  value",
+                                "   0  1", " 999  1", "1000  0.5", "3000  0.125"]
+
+
+def test_the_last_32_bit_step_is_evaluated_exactly(capsys):
+    status, out, _ = main(capsys, "eval", "linear(0.0, 1.0, 2147483647)", "--at", "1073741824,2147483646,2147483647")
+    assert status == 0
+    assert [line.split()[1] for line in out.splitlines()[2:]] == ["0.5", "1", "1"]
+
+
+def _nan_schedule(monkeypatch):
+    """constant() made to return NaN: no family does (that is a rule), so plotting one needs a broken one."""
+    monkeypatch.setattr(jaxlr.constant, "_value", lambda self, step: np.float32("nan") * step)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        # --at: malformed lists and steps out of range
+        (("eval", "cosine_decay(1.0, 10)", "--at", ""), "--at takes whole steps separated by commas"),
+        (("eval", "cosine_decay(1.0, 10)", "--at", ","), "--at takes whole steps separated by commas"),
+        (("eval", "cosine_decay(1.0, 10)", "--at", "1,,2"), "--at takes whole steps separated by commas, such as "
+                                                            "0,100,1000; an empty entry in '1,,2' is not a whole step"),
+        (("eval", "cosine_decay(1.0, 10)", "--at", "1,2,"), "an empty entry in '1,2,'"),
+        (("eval", "cosine_decay(1.0, 10)", "--at", "0;10"), "'0;10' in '0;10' is not a whole step"),
+        (("eval", "cosine_decay(1.0, 10)", "--at", "1.5"), "'1.5' in '1.5' is not a whole step"),
+        (("eval", "cosine_decay(1.0, 10)", "--at", "1e3"), "'1e3' in '1e3' is not a whole step"),
+        (("eval", "cosine_decay(1.0, 10)", "--at=-1"), "--at takes steps >= 0, got -1"),
+        (("eval", "cosine_decay(1.0, 10)", "--at", "4294967295"),
+         "--at 4294967295 is past 2**31 - 1, the largest step without 64-bit JAX (set JAX_ENABLE_X64=1"),
+        (("eval", "cosine_decay(1.0, 10)", "--at", "0,2147483648"), "--at 2147483648 is past 2**31 - 1"),
+        (("eval", "cosine_decay(1.0, 10)", "--at", "1" + "0" * 5000), "--at takes whole steps"),
+        (("eval", "cosine_decay(1.0, 10)"), "the following arguments are required: --at"),
+        # --steps, --width, --height, --steps-per-epoch
+        (("show", "cosine_decay(1.0, 10)", "--steps", "3000000000"),
+         "--steps 3000000000 reaches step 2999999999, past 2**31 - 1"),
+        (("show", "cosine_decay(1.0, 10)", "--steps", "2147483649"), "reaches step 2147483648, past 2**31 - 1"),
+        (("plot", "cosine_decay(1.0, 3_000_000_000)", "--steps", "3_000_000_000"), "--steps 3000000000 reaches"),
+        (("show", "cosine_decay(1.0, 10)", "--steps", "1e400"),
+         "argument --steps: must be a whole number, got '1e400'"),
+        (("show", "cosine_decay(1.0, 10)", "--steps", "0"), "argument --steps: must be >= 1, got 0"),
+        (("show", "cosine_decay(1.0, 10)", "--steps", "10", "--width", "3"), "argument --width: must be in [8, 1000]"),
+        (("show", "cosine_decay(1.0, 10)", "--steps", "10", "--height", "10**9"), "argument --height: must be a whole"),
+        (("eval", "step_decay(1.0, '3ep')", "--at", "0", "--steps-per-epoch", "0"),
+         "argument --steps-per-epoch: must be in [1, 2**53], got 0"),
+        (("eval", "step_decay(1.0, '3ep')", "--at", "0", "--steps-per-epoch", "2.5"),
+         "argument --steps-per-epoch: must be a whole number, got '2.5'"),
+        # specs: overflowing numbers, options, deep nesting
+        (("eval", "cosine_decay(1e400, 10)", "--at", "0"), "bad schedule 'cosine_decay(1e400, 10)': init_value"),
+        (("eval", "cosine_decay(1.0, 1e400)", "--at", "0"), "decay_steps must be a finite number of steps"),
+        (("eval", "cosine_decay(1.0, '1e400%', )", "--at", "0"), "decay_steps='1e400%' is a percentage"),
+        (("eval", "step_decay(1.0, '1e400ep')", "--at", "0", "--steps-per-epoch", "10"), "step_size='1e400ep'"),
+        (("eval", "cosine_decay(1.0, 10, periodic='false')", "--at", "0"), "periodic must be True or False"),
+        (("eval", "cosine_decay(1.0, 10, periodic=false)", "--at", "0"), "periodic=false is JSON, not Python"),
+        (("eval", '{"name": "cosine_decay", "init_value": 1.0, "decay_steps": 10, "periodic": 0}', "--at", "0"),
+         "periodic must be True or False, got 0"),
+        (("eval", '{"name": "cosine_decay", "init_value": 1.0', "--at", "0"), "not a JSON config"),
+        (("eval", "scale(" * 5000 + "constant(1.0)" + ", 2.0)" * 5000, "--at", "0"), "nested more than 32 levels"),
+        (("eval", "[" * 100_000, "--at", "0"), "nested more than 32 levels"),
+        # plot: output paths and values there is nothing to draw for
+        (("plot", "cosine_decay(1.0, 10)", "--steps", "10", "--out", "lr.gif"), "--out must end in .png or .svg"),
+        (("plot", "constant(0.0)", "--steps", "10", "--out", "{tmp}/lr.png", "--log"), "--log needs values > 0"),
+        (("plot", "cosine_decay(1.0, 10)", "--steps", "10", "--out", "{tmp}/a-file/lr.png"),
+         "--out '{tmp}/a-file/lr.png' cannot be written"),
+        (("plot", "cosine_decay(1.0, 10)", "--steps", "10", "--out", "{tmp}/a-folder.png"),
+         "--out '{tmp}/a-folder.png' cannot be written"),
+        # the command itself
+        ((), "the following arguments are required: command"),
+        (("bogus",), "argument command: invalid choice: 'bogus'"),
+        (("eval", "cosine_decay(1.0, 10)", "--at", "0", "--bogus"), "unrecognized arguments: --bogus"),
+    ],
+)
+def test_bad_input_is_one_line_on_stderr_and_status_2(capsys, tmp_path, args, message):
+    (tmp_path / "a-file").write_text("not a folder")
+    (tmp_path / "a-folder.png").mkdir()
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    status, out, err = main(capsys, *args)
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("jaxlr: error: ") and "Traceback" not in err
+    assert message.replace("{tmp}", str(tmp_path)) in err
+    assert len(err) < 700  # a 100,000-character spec is not echoed back whole
+
+
+@pytest.mark.parametrize("command", [("eval", "constant(1.0)", "--at", "0,5"),
+                                     ("show", "constant(1.0)", "--steps", "9"),
+                                     ("plot", "constant(1.0)", "--steps", "9", "--out", "{tmp}/nan.png")])
+def test_a_schedule_that_is_nan_is_an_error_not_a_picture(capsys, monkeypatch, tmp_path, command):
+    _nan_schedule(monkeypatch)
+    status, out, err = main(capsys, *[a.replace("{tmp}", str(tmp_path)) for a in command])
+    assert status == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("jaxlr: error: constant(value=1.0) is nan at step 0: there is nothing to show for it")
+    assert not (tmp_path / "nan.png").exists()
+
+
+def test_plot_samples_a_long_run_instead_of_evaluating_every_step():
+    steps = cli._plot_steps(3_000_000_000)
+    assert len(steps) == cli.MAX_POINTS and steps[0] == 0 and steps[-1] == 2_999_999_999
+    assert np.all(np.diff(steps) > 0)
+    np.testing.assert_array_equal(cli._plot_steps(7), np.arange(7))
+
+
+def test_steps_past_32_bits_need_x64_and_then_evaluate_exactly():
+    # 4294967295 is -1 as an int32: without the range check it printed the value at step 0.
+    out = run("eval", "linear(0.0, 1.0, 4294967296)", "--at", "4294967295", check=False)
+    assert out.returncode == 2 and out.stdout == "" and out.stderr.count("\n") == 1
+    assert out.stderr.startswith("jaxlr: error: --at 4294967295 is past 2**31 - 1") and "JAX_ENABLE_X64=1" in out.stderr
+    lines = run("eval", "linear(0.0, 1.0, 4294967296)", "--at", "0,2147483648,4294967295", x64=True).stdout.splitlines()
+    assert [line.split() for line in lines[2:]] == [["0", "0"], ["2147483648", "0.5"], ["4294967295", "1"]]
+
+
+def test_plot_of_three_billion_steps_with_x64(tmp_path):
+    pytest.importorskip("matplotlib", reason="jaxlr plot needs matplotlib: pip install -e '.[plot]'")
+    png = tmp_path / "long.png"
+    out = run("plot", "cosine_decay(1.0, 3_000_000_000)", "--steps", "3_000_000_000", "--out", str(png), x64=True)
+    assert out.stdout == f"wrote {png}\n" and out.stderr == ""
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bad_input_in_a_subprocess_is_one_line_and_status_2(tmp_path):
+    for args in (("eval", "cosine_decay(1.0, 10)", "--at", "4294967295"),
+                 ("eval", "cosine_decay(1.0, 10, staircase='no')", "--at", "1"),
+                 ("show", "cosine_decay(1.0, 10)", "--steps", "1e400"),
+                 ("eval", "[" * 100_000, "--at", "0"),
+                 ("plot", "cosine_decay(1.0, 10)", "--steps", "10", "--out", str(tmp_path / "x.png" / "y.png"))):
+        if args[0] == "plot":
+            (tmp_path / "x.png").write_text("a file where a folder is needed")
+        out = run(*args, check=False)
+        assert out.returncode == 2 and out.stdout == "", out.stderr
+        assert out.stderr.count("\n") == 1 and out.stderr.startswith("jaxlr: error: "), out.stderr
