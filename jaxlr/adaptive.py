@@ -6,6 +6,7 @@ with no host round trip and checkpoints with the rest of the training state.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import jax
@@ -309,14 +310,77 @@ class early_stopping:
         return new, Decision(improved, stop)
 
 
+def _is_injected(node: Any) -> bool:
+    return isinstance(node, optax.InjectHyperparamsState) or (
+        hasattr(node, "inner_state") and isinstance(getattr(node, "hyperparams", None), dict)
+    )
+
+
+def _rates_and_scale(node: Any) -> tuple[list[jax.Array], jax.Array]:
+    """The learning rates under ``node``, and the product of the plateau scales that apply
+    to all of ``node``.
+
+    A container is a sequence of transformations (a ``chain``'s tuple, a wrapper's fields):
+    a plateau anywhere in it scales every update that passes through it, so its scale
+    applies to every rate found in the container, however deep. A branching state (one
+    inner state per parameter group: ``multi_transform``; the two optimizers of
+    :func:`switch_optimizers`) ends that: each branch's rates are multiplied by the scales
+    found in that branch alone, and nothing inside a branch leaks to its siblings.
+    """
+    if isinstance(node, PlateauState):
+        return [], node.scale
+    if isinstance(node, SwitchState):
+        # Its own plateau state only decides when to switch: it scales nothing.
+        return _branches([node.first, node.second]), jnp.ones((), jnp.float32)
+    if isinstance(node, optax.MultiTransformState) or isinstance(getattr(node, "inner_states", None), Mapping):
+        return _branches(list(node.inner_states.values())), jnp.ones((), jnp.float32)
+    if _is_injected(node):
+        rates, scale = _rates_and_scale(node.inner_state)
+        if "learning_rate" in node.hyperparams:
+            rates = [jnp.asarray(node.hyperparams["learning_rate"]), *rates]
+        return rates, scale
+    if isinstance(node, dict):
+        children = list(node.values())
+    elif isinstance(node, tuple | list):  # a chain's tuple, a NamedTuple state
+        children = list(node)
+    elif hasattr(node, "__dict__") and not isinstance(node, jax.Array):
+        children = list(vars(node).values())
+    else:
+        return [], jnp.ones((), jnp.float32)
+    rates, scale = [], jnp.ones((), jnp.float32)
+    for child in children:
+        child_rates, child_scale = _rates_and_scale(child)
+        rates += child_rates
+        scale = scale * child_scale
+    return rates, scale
+
+
+def _branches(branches: list[Any]) -> list[jax.Array]:
+    rates = []
+    for branch in branches:
+        branch_rates, branch_scale = _rates_and_scale(branch)
+        rates += [rate * branch_scale for rate in branch_rates]
+    return rates
+
+
 def current_lr(opt_state: Any) -> jax.Array:
     """The learning rate the last update used, read from an optimizer state.
 
     Finds every ``learning_rate`` hyperparameter of an ``optax.inject_hyperparams`` state
     anywhere in ``opt_state`` (through ``optax.chain``, ``multi_transform``, ``MultiSteps``,
-    ``lookahead``...) and multiplies it by the scale of every :func:`reduce_on_plateau` state
-    found beside it. With several learning rates (``multi_transform`` with one optimizer
-    per parameter group), returns them in the order found, as an array.
+    ``lookahead``...) and multiplies it by the scale of every :func:`reduce_on_plateau` that
+    scales its updates::
+
+        lr = learning_rate * prod(scale of each plateau chained in its branch or around it)
+
+    A plateau chained in the same ``chain`` as the optimizer, or around a
+    ``multi_transform`` that holds it, applies to it; a plateau inside one parameter group of
+    a ``multi_transform`` applies to that group's rate only, never to a sibling group's. The
+    plateau state of :func:`switch_optimizers`' ``on_plateau`` decides the switch and scales
+    nothing, so it is not applied. With several learning rates (``multi_transform`` with one
+    optimizer per parameter group), returns them in the order found, as an array (the order
+    of the groups in the state's dict: sorted by label once the state has been through
+    ``jit``).
 
     Example:
         >>> import jax.numpy as jnp, optax, jaxlr
@@ -327,35 +391,18 @@ def current_lr(opt_state: Any) -> jax.Array:
         ...     _, state = opt.update(jnp.ones(2), state, value=loss)
         >>> float(current_lr(state))   # warmup at count 1 (0.25), halved once by the plateau
         0.125
+        >>> sgd = optax.inject_hyperparams(optax.sgd)
+        >>> groups = optax.multi_transform(
+        ...     {"a": optax.chain(sgd(learning_rate=0.1), jaxlr.reduce_on_plateau(factor=0.5, patience=0)),
+        ...      "b": sgd(learning_rate=0.2)}, {"x": "a", "y": "b"})
+        >>> params = {"x": jnp.zeros(1), "y": jnp.zeros(1)}
+        >>> state = groups.init(params)
+        >>> for loss in (1.0, 2.0):
+        ...     _, state = groups.update(params, state, params, value=loss)
+        >>> [round(float(lr), 4) for lr in current_lr(state)]   # group "a" halved, "b" untouched
+        [0.05, 0.2]
     """
-    rates, scale = [], jnp.ones((), jnp.float32)
-
-    def visit(node: Any) -> None:
-        nonlocal scale
-        if isinstance(node, optax.InjectHyperparamsState) or (
-            hasattr(node, "hyperparams") and isinstance(getattr(node, "hyperparams", None), dict)
-        ):
-            if "learning_rate" in node.hyperparams:
-                rates.append(jnp.asarray(node.hyperparams["learning_rate"]))
-            visit(node.inner_state)
-            return
-        if isinstance(node, PlateauState):
-            scale = scale * node.scale
-            return
-        if isinstance(node, dict):
-            for value in node.values():
-                visit(value)
-        elif isinstance(node, tuple | list):
-            for value in node:
-                visit(value)
-        elif hasattr(node, "_fields"):
-            for value in node:
-                visit(value)
-        elif hasattr(node, "__dict__") and not isinstance(node, jax.Array):
-            for value in vars(node).values():
-                visit(value)
-
-    visit(opt_state)
+    rates, scale = _rates_and_scale(opt_state)
     if not rates:
         raise ValueError("no learning rate in this optimizer state: build the optimizer with "
                          "optax.inject_hyperparams(optax.adamw)(learning_rate=schedule)")

@@ -394,3 +394,71 @@ def test_early_stopping_mode_must_be_a_string():
 def test_base_lr_must_be_a_positive_number(base_lr):
     with pytest.raises(ValueError, match="base_lr must be"):
         jaxlr.reduce_on_plateau(base_lr=base_lr)
+
+
+# --- current_lr: each rate times the plateau scales that apply to it ------------------------
+
+
+def sgd(rate):
+    return optax.inject_hyperparams(optax.sgd)(learning_rate=rate)
+
+
+def plateau():
+    return jaxlr.reduce_on_plateau(factor=0.5, patience=0)
+
+
+GROUP_PARAMS = {"head": jnp.zeros(2), "body": jnp.zeros(2)}
+LABELS = {"head": "head", "body": "body"}
+
+
+def run(opt, losses=(1.0, 2.0, 3.0)):
+    """Two forced cuts: the first value sets best, each higher one is a bad one (patience 0)."""
+    state = opt.init(GROUP_PARAMS)
+    for loss in losses:
+        updates, state = jax.jit(opt.update)(jax.tree.map(jnp.ones_like, GROUP_PARAMS), state, GROUP_PARAMS,
+                                             value=loss)
+    return updates, state
+
+
+def test_plateau_inside_one_group_scales_that_group_only():
+    opt = optax.multi_transform({"head": optax.chain(sgd(0.1), plateau()), "body": sgd(0.2)}, LABELS)
+    updates, state = run(opt)
+    # the state's groups come back from jit sorted by label: body, head
+    np.testing.assert_allclose(np.asarray(jaxlr.current_lr(state)), [0.2, 0.1 * 0.25], rtol=1e-6)
+    # and those are the rates the updates were made with
+    np.testing.assert_allclose(updates["head"], [-0.025, -0.025], rtol=1e-6)
+    np.testing.assert_allclose(updates["body"], [-0.2, -0.2], rtol=1e-6)
+
+
+def test_plateau_after_the_whole_multi_transform_scales_every_group():
+    opt = optax.chain(optax.multi_transform({"head": sgd(0.1), "body": sgd(0.2)}, LABELS), plateau())
+    updates, state = run(opt)
+    np.testing.assert_allclose(np.asarray(jaxlr.current_lr(state)), [0.2 * 0.25, 0.1 * 0.25], rtol=1e-6)
+    np.testing.assert_allclose(updates["body"], [-0.05, -0.05], rtol=1e-6)
+
+
+def test_plateaus_inside_and_around_compose():
+    # head: its own plateau (factor 0.5, two cuts) and the outer one (factor 0.1, two cuts)
+    inner = optax.multi_transform({"head": optax.chain(sgd(0.1), plateau()), "body": sgd(0.2)}, LABELS)
+    opt = optax.chain(inner, jaxlr.reduce_on_plateau(factor=0.1, patience=0))
+    updates, state = run(opt)
+    np.testing.assert_allclose(np.asarray(jaxlr.current_lr(state)), [0.2 * 0.01, 0.1 * 0.25 * 0.01], rtol=1e-6)
+    np.testing.assert_allclose(updates["head"], [-0.1 * 0.25 * 0.01] * 2, rtol=1e-6)
+    np.testing.assert_allclose(updates["body"], [-0.2 * 0.01] * 2, rtol=1e-6)
+
+
+def test_plateau_nested_in_a_sub_chain_of_a_group_applies_to_that_group():
+    opt = optax.multi_transform({"head": optax.chain(optax.chain(sgd(0.1)), optax.chain(plateau())),
+                                 "body": optax.chain(sgd(0.2), optax.identity())}, LABELS)
+    _, state = run(opt)
+    np.testing.assert_allclose(np.asarray(jaxlr.current_lr(state)), [0.2, 0.025], rtol=1e-6)
+
+
+def test_switch_optimizers_decision_plateau_scales_nothing():
+    opt = jaxlr.switch_optimizers(sgd(1.0), sgd(0.1), on_plateau=jaxlr.reduce_on_plateau(patience=0))
+    state = opt.init(jnp.zeros(1))
+    for loss in (1.0, 2.0):
+        updates, state = opt.update(jnp.ones(1), state, value=loss)
+    assert float(state.plateau.scale) == pytest.approx(0.1)  # the rule cut: that is the switch
+    assert float(updates[0]) == pytest.approx(-0.1)  # sgd(0.1), unscaled
+    np.testing.assert_allclose(np.asarray(jaxlr.current_lr(state)), [1.0, 0.1], rtol=1e-6)
