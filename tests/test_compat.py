@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 from jaxlr.compat import hf, keras, torch
@@ -90,3 +91,163 @@ def test_hf_get_scheduler_past_the_end_too(name, specific):
 def test_unknown_hf_name():
     with pytest.raises(ValueError, match="name must be one of linear, cosine"):
         hf.get_scheduler("cosine_annealing", 1e-3, 10, 100)
+
+
+# --- edges: zero lengths, equal lengths, factors of 0 and 1, against the live peers ---------
+
+EDGE_STEPS = 60
+
+TORCH_EDGES = [
+    ("StepLR", dict(step_size=1, gamma=0.5)),
+    ("StepLR", dict(step_size=3, gamma=0.0)),
+    ("StepLR", dict(step_size=4, gamma=2.0)),
+    ("MultiStepLR", dict(milestones=[], gamma=0.5)),
+    ("MultiStepLR", dict(milestones=[0], gamma=0.5)),
+    ("MultiStepLR", dict(milestones=[0, 0, 7], gamma=0.5)),
+    ("MultiStepLR", dict(milestones=[3], gamma=0.0)),
+    ("ConstantLR", dict(factor=0.5, total_iters=0)),
+    ("ConstantLR", dict(factor=0.0, total_iters=0)),
+    ("ConstantLR", dict(factor=1.0, total_iters=5)),
+    ("ConstantLR", dict(factor=0.5, total_iters=1)),
+    ("LinearLR", dict(start_factor=0.5, end_factor=0.0, total_iters=0)),
+    ("LinearLR", dict(start_factor=1.0, end_factor=0.0, total_iters=1)),
+    ("LinearLR", dict(start_factor=1e-3, end_factor=1.0, total_iters=7)),
+    ("LinearLR", dict(start_factor=0.5, end_factor=0.5, total_iters=5)),
+    ("ExponentialLR", dict(gamma=0.0)),
+    ("ExponentialLR", dict(gamma=1.0)),
+    ("ExponentialLR", dict(gamma=1.01)),
+    ("PolynomialLR", dict(total_iters=0, power=2.0)),
+    ("PolynomialLR", dict(total_iters=1)),
+    ("PolynomialLR", dict(total_iters=5, power=0.0)),
+    ("PolynomialLR", dict(total_iters=7, power=0.5)),
+    ("CosineAnnealingLR", dict(T_max=1)),
+    ("CosineAnnealingLR", dict(T_max=5, eta_min=0.2)),
+    ("CosineAnnealingWarmRestarts", dict(T_0=1)),
+    ("CosineAnnealingWarmRestarts", dict(T_0=1, T_mult=2)),
+    ("CosineAnnealingWarmRestarts", dict(T_0=3, T_mult=3, eta_min=0.05)),
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), TORCH_EDGES, ids=[f"{n}-{k}" for n, k in TORCH_EDGES])
+def test_torch_edges(name, kwargs):
+    lr_scheduler = require("torch").optim.lr_scheduler
+    theirs = torch_lrs(lambda o: getattr(lr_scheduler, name)(o, **kwargs), EDGE_STEPS, 0.1)
+    assert_parity(getattr(torch, name)(0.1, **kwargs)(jnp.arange(EDGE_STEPS)), theirs)
+
+
+CYCLIC_EDGES = [
+    dict(step_size_up=1), dict(step_size_up=1, step_size_down=1), dict(step_size_up=3, step_size_down=1,
+                                                                       mode="triangular2"),
+    dict(step_size_up=2.5, step_size_down=1.5), dict(step_size_up=3, mode="exp_range", gamma=0.0),
+    dict(step_size_up=3, mode="triangular", gamma=0.0), dict(step_size_up=2, mode="exp_range", gamma=1.0),
+]
+
+
+@pytest.mark.parametrize("kwargs", CYCLIC_EDGES, ids=str)
+@pytest.mark.parametrize(("base", "peak"), [(0.01, 0.1), (0.1, 0.01)], ids=["rising", "falling"])
+def test_torch_cyclic_edges(kwargs, base, peak):
+    lr_scheduler = require("torch").optim.lr_scheduler
+    theirs = torch_lrs(lambda o: lr_scheduler.CyclicLR(o, base, peak, cycle_momentum=False, **kwargs), EDGE_STEPS,
+                       base)
+    assert_parity(torch.CyclicLR(base, peak, **kwargs)(jnp.arange(EDGE_STEPS)), theirs)
+
+
+ONE_CYCLE_EDGES = [
+    dict(total_steps=1), dict(total_steps=3), dict(total_steps=3, three_phase=True),
+    dict(total_steps=10, pct_start=0.05), dict(total_steps=7, pct_start=0.9),
+    dict(total_steps=10, pct_start=0.05, three_phase=True, anneal_strategy="linear"),
+    dict(epochs=1, steps_per_epoch=1), dict(epochs=3, steps_per_epoch=4, pct_start=0.5),
+]
+
+
+@pytest.mark.parametrize("kwargs", ONE_CYCLE_EDGES, ids=str)
+def test_torch_one_cycle_edges_up_to_the_last_step(kwargs):
+    lr_scheduler = require("torch").optim.lr_scheduler
+    total = kwargs.get("total_steps") or kwargs["epochs"] * kwargs["steps_per_epoch"]
+    theirs = torch_lrs(lambda o: lr_scheduler.OneCycleLR(o, 0.1, cycle_momentum=False, **kwargs), total, 0.1)
+    assert_parity(torch.OneCycleLR(0.1, **kwargs)(jnp.arange(total)), theirs)
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "message"),
+    [
+        ("LinearLR", dict(start_factor=0.0), r"start_factor must be in \(0, 1\], got 0.0"),
+        ("LinearLR", dict(start_factor=1.5), r"start_factor must be in \(0, 1\], got 1.5"),
+        ("LinearLR", dict(end_factor=-0.1), r"end_factor must be in \[0, 1\], got -0.1"),
+        ("LinearLR", dict(end_factor=1.5), r"end_factor must be in \[0, 1\], got 1.5"),
+        ("ConstantLR", dict(factor=-0.1), r"factor must be in \[0, 1\], got -0.1"),
+        ("ConstantLR", dict(factor=1.5), r"factor must be in \[0, 1\], got 1.5"),
+        ("CosineAnnealingWarmRestarts", dict(T_0=0), "T_0 must be >= 1, got 0"),
+        ("CosineAnnealingWarmRestarts", dict(T_0=5, T_mult=0), "T_mult must be >= 1, got 0"),
+        ("CosineAnnealingWarmRestarts", dict(T_0=5, T_mult=1.5), "T_mult must be a whole number of steps, got 1.5"),
+        ("CyclicLR", dict(max_lr=0.1, mode="triangle"), "mode must be one of 'triangular'"),
+        ("OneCycleLR", dict(total_steps=0), "total_steps must be >= 1, got 0"),
+        ("OneCycleLR", dict(epochs=0, steps_per_epoch=5), "epochs must be >= 1, got 0"),
+        ("OneCycleLR", dict(total_steps=10, anneal_strategy="cosine"),
+         "anneal_strategy must be one of 'cos', 'linear'"),
+    ],
+)
+def test_torch_limits_are_torch_limits(name, kwargs, message):
+    lr_scheduler = require("torch").optim.lr_scheduler
+
+    def make(optimizer):
+        if name in ("CyclicLR", "OneCycleLR"):  # these take their rate (base_lr, max_lr) as an argument
+            return getattr(lr_scheduler, name)(optimizer, 0.1, cycle_momentum=False, **kwargs)
+        return getattr(lr_scheduler, name)(optimizer, **kwargs)
+
+    with pytest.raises(ValueError):
+        torch_lrs(make, 1, 0.1)
+    with pytest.raises(ValueError, match=message):
+        getattr(torch, name)(0.1, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "message"),
+    [
+        # negative factors: torch gives learning rates of alternating sign
+        ("StepLR", (5, -0.5), "gamma must be >= 0, got -0.5"),
+        ("ExponentialLR", (-0.5,), "gamma must be >= 0, got -0.5"),
+        ("CosineAnnealingLR", (5, -0.1), "eta_min must be >= 0, got -0.1"),
+        # lengths torch never reaches, or divides by zero at
+        ("MultiStepLR", ([-1, 5],), "milestones must be >= 0, got -1"),
+        ("ConstantLR", (0.5, -1), "total_iters must be >= 0, got -1"),
+        ("PolynomialLR", (-2,), "total_iters must be >= 0, got -2"),
+        ("PolynomialLR", (5, -1.0), "power must be >= 0, got -1.0"),
+        ("CosineAnnealingLR", (0,), "T_max must be > 0, got 0"),
+        ("StepLR", (0,), "step_size must be >= 1, got 0"),
+        # fractional step counts: torch's recursive form follows neither formula nor docs
+        ("StepLR", (2.5,), "step_size must be a whole number of steps, got 2.5"),
+        ("MultiStepLR", ([2.5],), "milestones must be a whole number of steps, got 2.5"),
+        ("LinearLR", (0.5, 1.0, 2.5), "total_iters must be a whole number of steps, got 2.5"),
+        # empty phases
+        ("OneCycleLR", (10, None, None, 0.0), r"pct_start must be in \(0, 1\), got 0.0"),
+        ("CyclicLR", (0.1, 3, 0), "step_size_down must be > 0, got 0"),
+    ],
+)
+def test_torch_differences_raise_naming_the_argument(name, args, message):
+    with pytest.raises(ValueError, match=message):
+        getattr(torch, name)(0.1, *args)
+
+
+def test_torch_constant_lr_with_factor_zero_follows_torchs_closed_form():
+    # torch divides by zero at step total_iters (its undo step is lr / factor); up to there
+    # the two agree, and from there jaxlr gives torch's closed form, lr.
+    lr_scheduler = require("torch").optim.lr_scheduler
+    theirs = torch_lrs(lambda o: lr_scheduler.ConstantLR(o, 0.0, 5), 4, 0.1)  # the 5th step() divides
+    ours = torch.ConstantLR(0.1, 0.0, 5)(jnp.arange(10))
+    assert_parity(ours[:4], theirs)
+    np.testing.assert_array_equal(np.asarray(ours[4:]), np.float32([0, 0.1, 0.1, 0.1, 0.1, 0.1]))
+    with pytest.raises(ZeroDivisionError):
+        torch_lrs(lambda o: lr_scheduler.ConstantLR(o, 0.0, 5), 5, 0.1)
+
+
+def test_torch_sequential_lr_milestone_zero_and_bad_milestones():
+    lr_scheduler = require("torch").optim.lr_scheduler
+    theirs = torch_lrs(lambda o: lr_scheduler.SequentialLR(
+        o, [lr_scheduler.ConstantLR(o, 0.5, 3), lr_scheduler.ExponentialLR(o, 0.9)], [0]), EDGE_STEPS, 0.1)
+    ours = torch.SequentialLR([torch.ConstantLR(0.1, 0.5, 3), torch.ExponentialLR(0.1, 0.9)], [0])
+    assert_parity(ours(jnp.arange(EDGE_STEPS)), theirs)
+    with pytest.raises(ValueError, match="milestones must have one entry fewer than schedulers, got 2"):
+        torch.SequentialLR([torch.ExponentialLR(0.1, 0.9)] * 2, [3, 5])
+    with pytest.raises(ValueError, match=r"milestones must be strictly increasing, got \[5, 3\]"):
+        torch.SequentialLR([torch.ExponentialLR(0.1, 0.9)] * 3, [5, 3])
