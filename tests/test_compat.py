@@ -251,3 +251,67 @@ def test_torch_sequential_lr_milestone_zero_and_bad_milestones():
         torch.SequentialLR([torch.ExponentialLR(0.1, 0.9)] * 2, [3, 5])
     with pytest.raises(ValueError, match=r"milestones must be strictly increasing, got \[5, 3\]"):
         torch.SequentialLR([torch.ExponentialLR(0.1, 0.9)] * 3, [5, 3])
+
+
+KERAS_EDGES = [
+    ("ExponentialDecay", (0.1, 5, 0.0), dict(staircase=True)),
+    ("ExponentialDecay", (0.1, 5, 0.0), {}),
+    ("ExponentialDecay", (0.1, 2.5, 0.5), dict(staircase=True)),
+    ("ExponentialDecay", (0.1, 1, 1.0), {}),
+    ("ExponentialDecay", (0.1, 7, 2.0), {}),
+    ("InverseTimeDecay", (0.1, 5, 0.0), {}),
+    ("InverseTimeDecay", (0.1, 1, 0.5), dict(staircase=True)),
+    ("PiecewiseConstantDecay", ([0], [0.1, 0.05]), {}),
+    ("PiecewiseConstantDecay", ([0, 1, 2], [0.1, 0.0, 0.05, 0.0]), {}),
+    ("PolynomialDecay", (0.1, 5, 1e-4, 0.0), {}),
+    ("PolynomialDecay", (0.1, 5, 0.2), {}),
+    ("PolynomialDecay", (0.1, 1, 0.0, 1.0, True), {}),
+    ("CosineDecay", (0.1, 1), {}),
+    ("CosineDecay", (0.1, 5, 1.0), {}),
+    ("CosineDecay", (0.1, 5, 1.5), {}),
+    ("CosineDecay", (0.1, 5), dict(warmup_target=0.2, warmup_steps=0)),
+    ("CosineDecay", (0.1, 5), dict(warmup_target=0.05, warmup_steps=2.5)),
+    ("CosineDecay", (0.0, 5, 0.1, "named"), dict(warmup_target=0.2, warmup_steps=5)),
+    ("CosineDecayRestarts", (0.1, 1), {}),
+    ("CosineDecayRestarts", (0.1, 5, 1.0, 0.0), {}),
+    ("CosineDecayRestarts", (0.1, 5, 2.0, 0.0, 0.5), {}),
+    ("CosineDecayRestarts", (0.1, 3, 1.0, 0.5, 0.2), {}),
+]
+
+
+@pytest.mark.parametrize(("name", "args", "kwargs"), KERAS_EDGES,
+                         ids=[f"{n}-{a}-{k}" for n, a, k in KERAS_EDGES])
+def test_keras_edges(name, args, kwargs):
+    theirs = keras_lrs(name, *args, steps=EDGE_STEPS, **kwargs)
+    assert_parity(getattr(keras, name)(*args, **kwargs)(jnp.arange(EDGE_STEPS)), theirs)
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "message"),
+    [("ExponentialDecay", (0.1, 0, 0.5), "decay_steps must be > 0, got 0"),
+     ("InverseTimeDecay", (0.1, -1, 0.5), "decay_steps must be > 0, got -1"),
+     ("PolynomialDecay", (0.1, 0), "decay_steps must be > 0, got 0"),
+     ("CosineDecay", (0.1, 0), "decay_steps must be > 0, got 0"),
+     ("CosineDecayRestarts", (0.1, 0), "first_decay_steps must be > 0, got 0"),
+     ("PiecewiseConstantDecay", ([5], [0.1]), "values must have one more entry than boundaries")],
+)
+def test_keras_limits_are_keras_limits(name, args, message):
+    with pytest.raises(ValueError):
+        keras_lrs(name, *args, steps=2)
+    with pytest.raises(ValueError, match=message):
+        getattr(keras, name)(*args)
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "message"),
+    [("ExponentialDecay", (0.1, 5, -0.5), "decay_rate must be >= 0, got -0.5"),
+     ("PolynomialDecay", (0.1, 5, -0.01), "end_learning_rate must be >= 0, got -0.01"),
+     ("PolynomialDecay", (0.1, 5, 0.0, -1.0), "power must be >= 0, got -1.0"),
+     ("CosineDecay", (0.1, 5, -0.5), "alpha must be >= 0, got -0.5"),
+     ("CosineDecayRestarts", (0.1, 5, 0.5), "t_mul must be >= 1, got 0.5"),
+     ("PiecewiseConstantDecay", ([5, 3], [0.1, 0.05, 0.01]), "boundaries must be strictly increasing"),
+     ("PiecewiseConstantDecay", ([-1], [0.1, 0.05]), "boundaries must be >= 0")],
+)
+def test_keras_differences_raise_naming_the_argument(name, args, message):
+    with pytest.raises(ValueError, match=message):
+        getattr(keras, name)(*args)
