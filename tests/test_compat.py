@@ -315,3 +315,140 @@ def test_keras_limits_are_keras_limits(name, args, message):
 def test_keras_differences_raise_naming_the_argument(name, args, message):
     with pytest.raises(ValueError, match=message):
         getattr(keras, name)(*args)
+
+
+# --- Hugging Face: a warmup as long as training, or longer; no num_training_steps ----------
+
+LR = 3e-4
+
+HF_EDGES = [
+    ("linear", 10, 10, {}), ("linear", 12, 10, {}), ("linear", 0, 0, {}), ("linear", 3, 0, {}), ("linear", 0, 1, {}),
+    ("cosine", 10, 10, {}), ("cosine", 12, 10, {}), ("cosine", 0, 0, {}), ("cosine", 1, 1, {}),
+    ("cosine", 10, 10, dict(num_cycles=1.5)), ("cosine", 5, 10, dict(num_cycles=0)),
+    ("cosine", 0, 10, dict(num_cycles=1)),
+    ("cosine_with_restarts", 10, 10, {}), ("cosine_with_restarts", 12, 10, dict(num_cycles=3)),
+    ("cosine_with_restarts", 0, 0, {}), ("cosine_with_restarts", 5, 10, dict(num_cycles=0)),
+    ("polynomial", 12, 10, {}), ("polynomial", 3, 0, dict(lr_end=1e-5, power=2.0)),
+    ("polynomial", 5, 10, dict(power=0.0)), ("polynomial", 0, 1, {}),
+    ("cosine_with_min_lr", 10, 10, dict(min_lr_rate=0.1)), ("cosine_with_min_lr", 0, 0, dict(min_lr=1e-5)),
+    ("cosine_with_min_lr", 5, 10, dict(min_lr_rate=0.1, num_cycles=0)),
+    ("constant_with_warmup", 0, None, {}), ("inverse_sqrt", 0, None, {}), ("inverse_sqrt", 3, None, dict(timescale=5)),
+    ("constant", None, None, {}),
+    ("warmup_stable_decay", 5, None, dict(num_decay_steps=5, num_stable_steps=4)),
+    ("warmup_stable_decay", 0, None, dict(num_decay_steps=0, num_stable_steps=3)),
+    ("warmup_stable_decay", 5, 10, dict(num_decay_steps=0)),
+    ("warmup_stable_decay", 0, 0, dict(num_decay_steps=0, min_lr_ratio=0.1)),
+    ("warmup_stable_decay", 5, 10, dict(num_decay_steps=5, decay_type="linear", num_cycles=2.0)),
+    ("warmup_stable_decay", 4, 10, dict(num_decay_steps=6, warmup_type="1-sqrt", min_lr_ratio=0.2)),
+]
+
+
+@pytest.mark.parametrize(("name", "warmup", "total", "specific"), HF_EDGES,
+                         ids=[f"{n}-W{w}-T{t}-{s}" for n, w, t, s in HF_EDGES])
+def test_hf_edges_past_the_end_too(name, warmup, total, specific):
+    transformers = require("transformers")
+    theirs = torch_lrs(lambda o: transformers.get_scheduler(
+        name, o, num_warmup_steps=warmup, num_training_steps=total, scheduler_specific_kwargs=dict(specific)),
+        EDGE_STEPS, LR)
+    ours = hf.get_scheduler(name, LR, warmup, total, dict(specific))
+    assert_parity(ours(jnp.arange(EDGE_STEPS)), theirs)
+
+
+def test_hf_wsd_with_both_lengths_uses_num_stable_steps_and_warns():
+    transformers = require("transformers")
+    specific = dict(num_decay_steps=5, num_stable_steps=4)
+    with pytest.warns(UserWarning, match="num_stable_steps will be used"):
+        theirs = torch_lrs(lambda o: transformers.get_scheduler(
+            "warmup_stable_decay", o, num_warmup_steps=3, num_training_steps=100, scheduler_specific_kwargs=specific),
+            EDGE_STEPS, LR)
+    with pytest.warns(UserWarning, match="num_stable_steps will be used"):
+        ours = hf.get_scheduler("warmup_stable_decay", LR, 3, 100, specific)
+    assert_parity(ours(jnp.arange(EDGE_STEPS)), theirs)
+
+
+@pytest.mark.parametrize(
+    ("name", "warmup", "total", "specific", "error", "message"),
+    [
+        ("linear", None, 10, {}, ValueError, "linear requires num_warmup_steps"),
+        ("cosine", 5, None, {}, ValueError, "cosine requires num_training_steps"),
+        ("warmup_stable_decay", 5, None, dict(num_decay_steps=5), ValueError, "num_training_steps or num_stable_steps"),
+        ("cosine_with_min_lr", 5, 10, {}, ValueError, "needs min_lr or min_lr_rate"),
+        ("cosine_with_min_lr", 5, 10, dict(min_lr=1e-5, min_lr_rate=0.1), ValueError, "one of min_lr and min_lr_rate"),
+        ("polynomial", 5, 10, dict(lr_end=1e-3), ValueError, "lr_end must be < lr"),
+        ("warmup_stable_decay", 5, 10, dict(num_decay_steps=5, warmup_type="cos"), ValueError,
+         "warmup_type must be one of 'linear', 'cosine', '1-sqrt'"),
+        ("cosine", 5, 10, dict(num_cycle=2), TypeError, "unexpected 'num_cycle'"),
+        ("linear", 5, 10, dict(power=2.0), TypeError, "unexpected 'power'"),
+    ],
+)
+def test_hf_raises_where_transformers_raises(name, warmup, total, specific, error, message):
+    transformers = require("transformers")
+    with pytest.raises(error):
+        torch_lrs(lambda o: transformers.get_scheduler(
+            name, o, num_warmup_steps=warmup, num_training_steps=total, scheduler_specific_kwargs=dict(specific)),
+            1, LR)
+    with pytest.raises(error, match=message):
+        hf.get_scheduler(name, LR, warmup, total, dict(specific))
+
+
+def test_hf_polynomial_with_warmup_equal_to_training_raises_where_transformers_divides_by_zero():
+    transformers = require("transformers")
+    with pytest.raises(ZeroDivisionError):
+        torch_lrs(lambda o: transformers.get_scheduler("polynomial", o, num_warmup_steps=10, num_training_steps=10),
+                  11, LR)
+    with pytest.raises(ValueError, match="polynomial needs num_training_steps != num_warmup_steps, got both 10"):
+        hf.get_scheduler("polynomial", LR, 10, 10)
+
+
+@pytest.mark.parametrize(
+    ("name", "warmup", "total", "specific", "message"),
+    [
+        ("warmup_stable_decay", 5, 10, dict(num_decay_steps=6),
+         r"num_warmup_steps \+ num_decay_steps must be <= num_training_steps, got 5 \+ 6 and 10"),
+        ("warmup_stable_decay", 5, 10, dict(num_decay_steps=5, num_cycles=1.0), "only num_cycles=0.5"),
+        ("cosine", -1, 10, {}, "num_warmup_steps must be >= 0, got -1"),
+        ("cosine", 5, 10, dict(num_cycles=-0.5), "num_cycles must be >= 0, got -0.5"),
+        ("reduce_lr_on_plateau", None, None, {}, "use jaxlr.reduce_on_plateau"),
+        ("cosine_annealing", 10, 100, {}, "name must be one of linear, cosine"),
+    ],
+)
+def test_hf_differences_raise_naming_the_problem(name, warmup, total, specific, message):
+    with pytest.raises(ValueError, match=message):
+        hf.get_scheduler(name, LR, warmup, total, dict(specific))
+
+
+def test_hf_kwargs_that_transformers_would_drop_are_refused():
+    # transformers ignores scheduler_specific_kwargs for these two names; a typo there would
+    # pass silently, so jaxlr refuses them.
+    for name in ("constant", "constant_with_warmup"):
+        with pytest.raises(TypeError, match=f"scheduler_specific_kwargs for '{name}' got unexpected 'num_cycles'"):
+            hf.get_scheduler(name, LR, 10, 100, dict(num_cycles=2))
+
+
+# --- static options: a string for a bool, a bool for a string, raise -----------------------
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: torch.OneCycleLR(0.1, 100, three_phase="false"), "three_phase must be True or False, got 'false'"),
+        (lambda: torch.OneCycleLR(0.1, 100, anneal_strategy=True), "anneal_strategy must be a string"),
+        (lambda: torch.CyclicLR(0.01, 0.1, mode=1), "mode must be a string"),
+        (lambda: keras.ExponentialDecay(0.1, 10, 0.5, staircase="false"), "staircase must be True or False"),
+        (lambda: keras.InverseTimeDecay(0.1, 10, 0.5, staircase=1), "staircase must be True or False"),
+        (lambda: keras.PolynomialDecay(0.1, 10, cycle="true"), "cycle must be True or False"),
+        (lambda: keras.CosineDecay(0.1, 10, 0.0, 0.2), "name must be a string"),
+        (lambda: hf.get_scheduler(1, LR, 10, 100), "name must be a string"),
+        (lambda: hf.get_scheduler("warmup_stable_decay", LR, 5, 100, dict(num_decay_steps=5, decay_type=True)),
+         "decay_type must be a string"),
+        (lambda: hf.get_scheduler("linear", LR, 5, 100, [("power", 2.0)]), "scheduler_specific_kwargs must be a dict"),
+    ],
+)
+def test_static_options_are_type_checked(build, message):
+    with pytest.raises(TypeError, match=message):
+        build()
+
+
+def test_a_numpy_bool_is_a_bool():
+    schedule = keras.ExponentialDecay(0.1, 10, 0.5, staircase=np.bool_(True))
+    assert float(schedule(15)) == pytest.approx(0.05)
