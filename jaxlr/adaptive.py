@@ -6,6 +6,7 @@ with no host round trip and checkpoints with the rest of the training state.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import jax
@@ -15,6 +16,35 @@ import optax
 from jaxlr._base import check, check_choice, check_nonnegative, check_number, check_positive
 
 RULES = ("torch", "keras")
+
+
+def _check_option(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    """A string option: a non-string (``True``, ``1``) is a ``TypeError``, not a silent miss."""
+    if not isinstance(value, str):
+        options = ", ".join(repr(c) for c in choices)
+        raise TypeError(f"{name} must be a string, one of {options}, got {value!r} of type {type(value).__name__}")
+    check_choice(name, value, choices)
+
+
+def _monitored(value: Any) -> jax.Array:
+    """The monitored ``value`` as a float32 scalar: a number, or an array holding one number.
+
+    A batch of values has no single improvement to decide on, and a shape (1,) value would
+    give the scale that shape and broadcast it into every update, so anything of size > 1
+    is refused. Shapes are static, so under ``jit`` this fails at trace time.
+    """
+    if value is None or isinstance(value, bool | str | bytes):
+        raise TypeError(f"value must be a real number or a one-element array, got {value!r}")
+    try:
+        array = jnp.asarray(value)
+    except TypeError as error:
+        raise TypeError(f"value must be a real number or a one-element array, got {value!r}") from error
+    if not (jnp.issubdtype(array.dtype, jnp.integer) or jnp.issubdtype(array.dtype, jnp.floating)):
+        raise TypeError(f"value must be a real number or a one-element array, got dtype {array.dtype}")
+    if array.size != 1:
+        raise ValueError(f"value must be a scalar or hold one number, got shape {array.shape}: reduce it "
+                         "(say with jnp.mean) to the one number to monitor")
+    return array.reshape(()).astype(jnp.float32)
 
 
 class PlateauState(NamedTuple):
@@ -41,20 +71,22 @@ class _Plateau:
 
     def __init__(
         self, factor: float, patience: int, threshold: float, threshold_mode: str, mode: str, cooldown: int,
-        min_scale: float, eps: float, rule: str,
+        min_scale: float, eps: float, rule: str, base_lr: float,
     ) -> None:
         check("factor", factor, "in (0, 1)", lambda v: (v > 0) & (v < 1))
         check_nonnegative("patience", patience)
         check_nonnegative("threshold", threshold)
-        check_choice("threshold_mode", threshold_mode, ("rel", "abs"))
-        check_choice("mode", mode, ("min", "max"))
+        _check_option("threshold_mode", threshold_mode, ("rel", "abs"))
+        _check_option("mode", mode, ("min", "max"))
         check_nonnegative("cooldown", cooldown)
         check_nonnegative("min_scale", min_scale)
         check_nonnegative("eps", eps)
-        check_choice("rule", rule, RULES)
+        _check_option("rule", rule, RULES)
+        check_positive("base_lr", base_lr)
         self.factor, self.patience, self.threshold = factor, patience, threshold
         self.threshold_mode = "abs" if rule == "keras" else threshold_mode
         self.mode, self.cooldown, self.min_scale, self.eps, self.rule = mode, cooldown, min_scale, eps, rule
+        self.base_lr = base_lr
 
     def init(self, params: Any = None) -> PlateauState:
         worst = jnp.inf if self.mode == "min" else -jnp.inf
@@ -63,7 +95,7 @@ class _Plateau:
 
     def observe(self, state: PlateauState, value: Any) -> PlateauState:
         """The state after one observation of ``value`` (unchanged if it is not finite)."""
-        value = jnp.asarray(value, jnp.float32)
+        value = _monitored(value)
         better = _improves(value, state.best, self.mode, self.threshold, self.threshold_mode)
         best = jnp.where(better, value, state.best)
         in_cooldown = state.cooldown > 0
@@ -72,7 +104,8 @@ class _Plateau:
         if self.rule == "torch":
             bad = jnp.where(in_cooldown, 0, jnp.where(better, 0, state.bad_values + 1))
             cut = bad > self.patience
-            reduced = cut & (state.scale - reduced_scale > self.eps)
+            # torch's eps is in learning-rate units: old_lr - new_lr > eps
+            reduced = cut & ((state.scale - reduced_scale) * self.base_lr > self.eps)
             reset = cut  # torch restarts the cooldown and the count on every cut
         else:
             still_cooling = cooldown > 0
@@ -100,6 +133,7 @@ class _Plateau:
 def reduce_on_plateau(
     factor: float = 0.1, patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
     mode: str = "min", cooldown: int = 0, min_scale: float = 0.0, eps: float = 1e-8, rule: str = "torch",
+    base_lr: float = 1.0,
 ) -> optax.GradientTransformationExtraArgs:
     """Scales updates down by ``factor`` when a monitored value stops improving.
 
@@ -111,27 +145,59 @@ def reduce_on_plateau(
 
     Each call with a finite ``value`` is one observation (one ``scheduler.step(metric)`` of
     torch). A NaN or inf ``value`` is ignored: the state is unchanged, so pass ``jnp.nan`` on
-    the steps between two validations. The scale applied is the one after the observation.
+    the steps between two validations. ``value`` is a number or an array holding one number
+    (shape ``()``, ``(1,)``, ``(1, 1)``...); a larger array is a ``ValueError`` (at trace time
+    under ``jit``): reduce it to the one number to monitor first. The scale applied is the
+    one after the observation.
 
     The rule (``rule="torch"``) is torch's ``ReduceLROnPlateau``: a value improves if it is
     below ``best - threshold * |best|`` (``threshold_mode="rel"``) or ``best - threshold``
     ("abs"), mirrored for ``mode="max"``; otherwise the count of bad values grows; in cooldown
     the count is reset; when it exceeds ``patience`` (the ``patience + 1``-th bad value) the
-    scale becomes ``max(scale * factor, min_scale)`` (if that changes it by more than
-    ``eps``), the cooldown starts and the count resets. One difference, deliberate: torch's
-    relative test is ``value < best * (1 - threshold)``, which for a negative ``best`` counts
-    an equal value as an improvement, so a flat -1 sequence never reduces (optax's
-    ``contrib.reduce_on_plateau`` has the same flaw). ``|best|`` makes the rule work for
-    negative values and is identical to torch's for positive ones.
+    scale becomes ``max(scale * factor, min_scale)``, the cooldown starts and the count
+    resets. The cut is applied only if it changes the learning rate by more than ``eps``::
+
+        base_lr * (scale - max(scale * factor, min_scale)) > eps
+
+    torch's ``eps`` is in learning-rate units (``old_lr - new_lr > eps``); ``base_lr`` is the
+    rate the scale multiplies (the optimizer's), used for nothing but this comparison. Pass
+    it for torch's decisions at any rate: at ``base_lr=1e-3`` torch stops cutting at a rate of
+    1e-8 (a scale of 1e-5), where ``base_lr=1.0`` would go on to a scale of 1e-8. torch's
+    ``min_lr`` is ``min_scale * base_lr``.
+
+    One difference from torch, deliberate: torch's relative test is ``value < best * (1 -
+    threshold)``, which for a negative ``best`` counts an equal value as an improvement, so a
+    flat -1 sequence never reduces (optax's ``contrib.reduce_on_plateau`` has the same flaw).
+    ``|best|`` makes the rule work for negative values and is identical to torch's for
+    positive ones.
+
+    optax's ``contrib.reduce_on_plateau(factor, patience=p, rtol=r, atol=0, cooldown,
+    min_scale)`` cuts when its count *reaches* ``p``, one value sooner than torch: on positive
+    values it is this rule with ``patience=p - 1``, ``threshold=r`` and ``eps=0`` (``rtol=0,
+    atol=a`` is ``threshold=a, threshold_mode="abs"``, for any sign). optax counts a NaN as a
+    bad value and can average values (``accumulation_size``); this rule ignores NaN.
 
     ``rule="keras"`` follows Keras' ``ReduceLROnPlateau`` callback: the cooldown counts down
     before the comparison, ``threshold`` is its absolute ``min_delta``, the cut comes when
-    the count reaches ``patience``, and the cooldown restarts only if the scale changed.
+    the count reaches ``patience`` (if the scale is above ``min_scale``; ``eps`` and
+    ``base_lr`` play no part), and the cooldown restarts only if the scale changed.
 
     The state (:class:`PlateauState`) is a pytree of four scalars: it checkpoints and
     resumes with identical decisions. Comparisons are in float32, the precision of the
     monitored values: a value within float32 rounding of the threshold (an improvement of
     exactly ``threshold``, say) may be decided otherwise than by torch's float64.
+
+    Args:
+        factor: the scale's multiplier at a cut, in (0, 1).
+        patience: bad values tolerated before a cut (>= 0).
+        threshold: the margin a value must beat the best by (>= 0).
+        threshold_mode: "rel" (relative to ``|best|``) or "abs".
+        mode: "min" (lower is better) or "max".
+        cooldown: observations after a cut during which bad values are not counted.
+        min_scale: the scale's floor (torch's ``min_lr / base_lr``).
+        eps: the smallest change of the learning rate a cut must make (torch rule).
+        rule: "torch" or "keras".
+        base_lr: the learning rate the scale multiplies, for the ``eps`` comparison only (> 0).
 
     Example:
         >>> import jax.numpy as jnp, jaxlr
@@ -142,9 +208,15 @@ def reduce_on_plateau(
         ...     scales.append(float(state.scale))
         >>> scales
         [1.0, 1.0, 0.5, 0.5, 0.5, 0.25]
+        >>> rule = jaxlr.reduce_on_plateau(factor=0.1, patience=0, base_lr=1e-3)   # torch's eps at lr 1e-3
+        >>> state = rule.init(None)
+        >>> for loss in [1.0] * 10:
+        ...     _, state = rule.update(jnp.ones(1), state, value=loss)
+        >>> print(f"{float(state.scale) * 1e-3:.3g}")   # torch stops at 1e-8 too: one more cut changes it by < eps
+        1e-08
     """
 
-    plateau = _Plateau(factor, patience, threshold, threshold_mode, mode, cooldown, min_scale, eps, rule)
+    plateau = _Plateau(factor, patience, threshold, threshold_mode, mode, cooldown, min_scale, eps, rule, base_lr)
     return optax.GradientTransformationExtraArgs(plateau.init, plateau.update)
 
 
@@ -176,7 +248,8 @@ class early_stopping:
     resets only when it also beats ``baseline`` (if given); training stops once ``wait >=
     patience`` (never on the first epoch). ``decision.improved`` says when to keep the
     parameters for restore-best (the caller keeps them: the rule holds no weights). A NaN or
-    inf value counts as no improvement, as in Keras.
+    inf value counts as no improvement, as in Keras. ``value`` is a number or an array
+    holding one number, so both decisions are scalars.
 
     Example:
         >>> import jaxlr
@@ -197,7 +270,7 @@ class early_stopping:
         start_from_epoch: int = 0,
     ) -> None:
         check_nonnegative("patience", patience)
-        check_choice("mode", mode, ("min", "max"))
+        _check_option("mode", mode, ("min", "max"))
         check_nonnegative("start_from_epoch", start_from_epoch)
         check_number("min_delta", min_delta)
         if baseline is not None:
@@ -220,7 +293,11 @@ class early_stopping:
         return value - self.min_delta > reference
 
     def update(self, state: StoppingState, value: Any) -> tuple[StoppingState, Decision]:
-        value = jnp.asarray(value, jnp.float32)
+        """The state after one epoch's ``value``, and the decision (two boolean scalars).
+
+        ``value`` is a number or an array holding one number; a larger one is a
+        ``ValueError`` (at trace time under ``jit``)."""
+        value = _monitored(value)
         counted = state.epoch >= self.start_from_epoch
         wait = state.wait + 1
         improved = counted & self._beats(value, state.best)
@@ -233,14 +310,77 @@ class early_stopping:
         return new, Decision(improved, stop)
 
 
+def _is_injected(node: Any) -> bool:
+    return isinstance(node, optax.InjectHyperparamsState) or (
+        hasattr(node, "inner_state") and isinstance(getattr(node, "hyperparams", None), dict)
+    )
+
+
+def _rates_and_scale(node: Any) -> tuple[list[jax.Array], jax.Array]:
+    """The learning rates under ``node``, and the product of the plateau scales that apply
+    to all of ``node``.
+
+    A container is a sequence of transformations (a ``chain``'s tuple, a wrapper's fields):
+    a plateau anywhere in it scales every update that passes through it, so its scale
+    applies to every rate found in the container, however deep. A branching state (one
+    inner state per parameter group: ``multi_transform``; the two optimizers of
+    :func:`switch_optimizers`) ends that: each branch's rates are multiplied by the scales
+    found in that branch alone, and nothing inside a branch leaks to its siblings.
+    """
+    if isinstance(node, PlateauState):
+        return [], node.scale
+    if isinstance(node, SwitchState):
+        # Its own plateau state only decides when to switch: it scales nothing.
+        return _branches([node.first, node.second]), jnp.ones((), jnp.float32)
+    if isinstance(node, optax.MultiTransformState) or isinstance(getattr(node, "inner_states", None), Mapping):
+        return _branches(list(node.inner_states.values())), jnp.ones((), jnp.float32)
+    if _is_injected(node):
+        rates, scale = _rates_and_scale(node.inner_state)
+        if "learning_rate" in node.hyperparams:
+            rates = [jnp.asarray(node.hyperparams["learning_rate"]), *rates]
+        return rates, scale
+    if isinstance(node, dict):
+        children = list(node.values())
+    elif isinstance(node, tuple | list):  # a chain's tuple, a NamedTuple state
+        children = list(node)
+    elif hasattr(node, "__dict__") and not isinstance(node, jax.Array):
+        children = list(vars(node).values())
+    else:
+        return [], jnp.ones((), jnp.float32)
+    rates, scale = [], jnp.ones((), jnp.float32)
+    for child in children:
+        child_rates, child_scale = _rates_and_scale(child)
+        rates += child_rates
+        scale = scale * child_scale
+    return rates, scale
+
+
+def _branches(branches: list[Any]) -> list[jax.Array]:
+    rates = []
+    for branch in branches:
+        branch_rates, branch_scale = _rates_and_scale(branch)
+        rates += [rate * branch_scale for rate in branch_rates]
+    return rates
+
+
 def current_lr(opt_state: Any) -> jax.Array:
     """The learning rate the last update used, read from an optimizer state.
 
     Finds every ``learning_rate`` hyperparameter of an ``optax.inject_hyperparams`` state
     anywhere in ``opt_state`` (through ``optax.chain``, ``multi_transform``, ``MultiSteps``,
-    ``lookahead``...) and multiplies it by the scale of every :func:`reduce_on_plateau` state
-    found beside it. With several learning rates (``multi_transform`` with one optimizer
-    per parameter group), returns them in the order found, as an array.
+    ``lookahead``...) and multiplies it by the scale of every :func:`reduce_on_plateau` that
+    scales its updates::
+
+        lr = learning_rate * prod(scale of each plateau chained in its branch or around it)
+
+    A plateau chained in the same ``chain`` as the optimizer, or around a
+    ``multi_transform`` that holds it, applies to it; a plateau inside one parameter group of
+    a ``multi_transform`` applies to that group's rate only, never to a sibling group's. The
+    plateau state of :func:`switch_optimizers`' ``on_plateau`` decides the switch and scales
+    nothing, so it is not applied. With several learning rates (``multi_transform`` with one
+    optimizer per parameter group), returns them in the order found, as an array (the order
+    of the groups in the state's dict: sorted by label once the state has been through
+    ``jit``).
 
     Example:
         >>> import jax.numpy as jnp, optax, jaxlr
@@ -251,35 +391,18 @@ def current_lr(opt_state: Any) -> jax.Array:
         ...     _, state = opt.update(jnp.ones(2), state, value=loss)
         >>> float(current_lr(state))   # warmup at count 1 (0.25), halved once by the plateau
         0.125
+        >>> sgd = optax.inject_hyperparams(optax.sgd)
+        >>> groups = optax.multi_transform(
+        ...     {"a": optax.chain(sgd(learning_rate=0.1), jaxlr.reduce_on_plateau(factor=0.5, patience=0)),
+        ...      "b": sgd(learning_rate=0.2)}, {"x": "a", "y": "b"})
+        >>> params = {"x": jnp.zeros(1), "y": jnp.zeros(1)}
+        >>> state = groups.init(params)
+        >>> for loss in (1.0, 2.0):
+        ...     _, state = groups.update(params, state, params, value=loss)
+        >>> [round(float(lr), 4) for lr in current_lr(state)]   # group "a" halved, "b" untouched
+        [0.05, 0.2]
     """
-    rates, scale = [], jnp.ones((), jnp.float32)
-
-    def visit(node: Any) -> None:
-        nonlocal scale
-        if isinstance(node, optax.InjectHyperparamsState) or (
-            hasattr(node, "hyperparams") and isinstance(getattr(node, "hyperparams", None), dict)
-        ):
-            if "learning_rate" in node.hyperparams:
-                rates.append(jnp.asarray(node.hyperparams["learning_rate"]))
-            visit(node.inner_state)
-            return
-        if isinstance(node, PlateauState):
-            scale = scale * node.scale
-            return
-        if isinstance(node, dict):
-            for value in node.values():
-                visit(value)
-        elif isinstance(node, tuple | list):
-            for value in node:
-                visit(value)
-        elif hasattr(node, "_fields"):
-            for value in node:
-                visit(value)
-        elif hasattr(node, "__dict__") and not isinstance(node, jax.Array):
-            for value in vars(node).values():
-                visit(value)
-
-    visit(opt_state)
+    rates, scale = _rates_and_scale(opt_state)
     if not rates:
         raise ValueError("no learning rate in this optimizer state: build the optimizer with "
                          "optax.inject_hyperparams(optax.adamw)(learning_rate=schedule)")

@@ -27,15 +27,16 @@ def sequences():
             "spikes": spikes, "negative_abs": -noisy}
 
 
-def torch_scales(values, **kwargs):
+def torch_scales(values, base_lr=1.0, **kwargs):
+    """torch's learning rates after each value, divided by its base rate."""
     torch = require("torch")
     param = torch.nn.Parameter(torch.zeros(1))
-    optimizer = torch.optim.SGD([param], lr=1.0)
+    optimizer = torch.optim.SGD([param], lr=base_lr)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, **kwargs)
     out = []
     for v in np.asarray(values, np.float32):  # the float32 values jaxlr sees
         scheduler.step(float(v))
-        out.append(optimizer.param_groups[0]["lr"])
+        out.append(optimizer.param_groups[0]["lr"] / base_lr)
     return np.array(out)
 
 
@@ -243,3 +244,221 @@ def test_early_stopping_state_survives_a_checkpoint_with_identical_later_decisio
         resumed.append((bool(decision.improved), bool(decision.stop)))
     assert resumed == straight[40:]
     assert any(stop for _, stop in straight) and any(improved for improved, _ in straight[40:])
+
+
+# --- eps is in learning-rate units in torch: parity at any base rate ------------------------
+
+
+@pytest.mark.parametrize("base_lr", [1e-3, 1.0])
+@pytest.mark.parametrize("factor", [0.1, 0.5])
+def test_eps_matches_torch_at_any_base_rate(base_lr, factor):
+    # A flat sequence with patience 0 cuts at every value until eps stops it: 40 values are
+    # more than the 26 cuts it takes to reach torch's floor (factor 0.5 at base 1.0).
+    flat = np.ones(40)
+    theirs = torch_scales(flat, base_lr=base_lr, factor=factor, patience=0)
+    ours = jaxlr_scales(flat, factor=factor, patience=0, base_lr=base_lr)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    # eps decided the end: torch's last rate is the last one whose cut exceeds 1e-8
+    final = theirs[-1] * base_lr
+    assert (1 - factor) * final <= 1e-8 < (1 - factor) * final / factor
+    assert np.all(theirs[-10:] == theirs[-1])
+
+
+def test_eps_without_base_lr_compares_the_scale():
+    # base_lr defaults to 1.0: at a true rate of 1e-3 that goes on to a rate of 1e-11, three
+    # cuts past torch's 1e-8 (the figure that base_lr fixes).
+    flat = np.ones(40)
+    assert jaxlr_scales(flat, factor=0.1, patience=0)[-1] == pytest.approx(1e-8, rel=1e-6)
+    assert torch_scales(flat, base_lr=1e-3, factor=0.1, patience=0)[-1] == pytest.approx(1e-5, rel=1e-9)
+    assert jaxlr_scales(flat, factor=0.1, patience=0, base_lr=1e-3)[-1] == pytest.approx(1e-5, rel=1e-6)
+
+
+# --- optax.contrib's convention: a cut when the count reaches patience ----------------------
+
+
+def optax_scales(values, **kwargs):
+    rule = optax.contrib.reduce_on_plateau(**kwargs)
+
+    def step(state, v):
+        _, state = rule.update(jnp.ones(()), state, value=v)
+        return state, state.scale
+
+    _, scales = jax.jit(lambda vs: jax.lax.scan(step, rule.init(jnp.zeros(())), vs))(jnp.asarray(values, jnp.float32))
+    return np.asarray(scales, np.float64)
+
+
+OPTAX_CONFIGS = [
+    dict(patience=1), dict(patience=3, factor=0.5), dict(patience=2, cooldown=3, factor=0.5),
+    dict(patience=1, min_scale=0.01, factor=0.3), dict(patience=2, rtol=0.05),
+]
+
+
+@pytest.mark.parametrize("name", sorted(sequences()))
+@pytest.mark.parametrize("config", OPTAX_CONFIGS, ids=str)
+def test_optax_contrib_is_patience_minus_one(name, config):
+    """optax.contrib.reduce_on_plateau(patience=p) is this rule with patience=p - 1 and eps=0:
+    exactly, on positive values (relative threshold) and on any values (absolute one)."""
+    kwargs = dict(config)
+    ours = dict(factor=kwargs.get("factor", 0.1), patience=kwargs["patience"] - 1, cooldown=kwargs.get("cooldown", 0),
+                min_scale=kwargs.get("min_scale", 0.0), eps=0.0, threshold=kwargs.get("rtol", 1e-4))
+    if name == "negative_abs":  # optax's relative test fails for negatives, as torch's does
+        kwargs.update(rtol=0.0, atol=0.01)
+        ours.update(threshold=0.01, threshold_mode="abs")
+    theirs = optax_scales(sequences()[name], **kwargs)
+    np.testing.assert_array_equal(jaxlr_scales(sequences()[name], **ours), theirs)
+
+
+def test_optax_comparison_exercises_cuts():
+    counts = {name: int(np.sum(np.diff(optax_scales(v, patience=2, factor=0.5, cooldown=1)) < 0))
+              for name, v in sequences().items()}
+    assert all(count >= 2 for name, count in counts.items() if name != "spikes"), counts
+
+
+# --- shapes: the monitored value is one number -----------------------------------------------
+
+
+PARAMS = {"w": jnp.zeros((3, 2)), "b": jnp.zeros(())}
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1)])
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+def test_plateau_accepts_one_number_in_any_shape(shape, jit):
+    opt = optax.chain(optax.sgd(1.0), jaxlr.reduce_on_plateau(factor=0.5, patience=0))
+    update = jax.jit(opt.update) if jit else opt.update
+    state = opt.init(PARAMS)
+    grads = jax.tree.map(jnp.ones_like, PARAMS)
+    for loss in (1.0, 2.0, 3.0):  # the first sets best, each later one is a cut
+        updates, state = update(grads, state, PARAMS, value=jnp.full(shape, loss))
+    assert jax.tree.map(jnp.shape, updates) == jax.tree.map(jnp.shape, PARAMS)
+    np.testing.assert_array_equal(updates["w"], np.full((3, 2), -0.25, np.float32))
+    assert float(updates["b"]) == -0.25
+    assert all(jnp.shape(leaf) == () for leaf in jax.tree.leaves(state[1]))
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1)])
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+def test_early_stopping_decisions_are_scalars_for_any_one_number(shape, jit):
+    rule = jaxlr.early_stopping(patience=1)
+    update = jax.jit(rule.update) if jit else rule.update
+    state, seen = rule.init(), []
+    for loss in (1.0, 2.0, 0.5):
+        state, decision = update(state, jnp.full(shape, loss))
+        assert decision.improved.shape == () and decision.stop.shape == ()
+        seen.append((bool(decision.improved), bool(decision.stop)))
+    assert seen == [(True, False), (False, True), (True, False)]
+    assert all(jnp.shape(leaf) == () for leaf in state)
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+def test_a_batch_of_values_is_refused_naming_value_and_its_shape(jit):
+    opt = optax.chain(optax.sgd(1.0), jaxlr.reduce_on_plateau())
+    update = jax.jit(opt.update) if jit else opt.update
+    with pytest.raises(ValueError, match=r"value must be a scalar or hold one number, got shape \(2,\)"):
+        update(PARAMS, opt.init(PARAMS), PARAMS, value=jnp.ones(2))
+    rule = jaxlr.early_stopping()
+    update = jax.jit(rule.update) if jit else rule.update
+    with pytest.raises(ValueError, match=r"value must be a scalar or hold one number, got shape \(2, 3\)"):
+        update(rule.init(), jnp.ones((2, 3)))
+
+
+@pytest.mark.parametrize("value", ["0.5", True, None, 1j])
+def test_a_value_that_is_not_a_real_number_is_a_type_error(value):
+    rule = jaxlr.reduce_on_plateau()
+    with pytest.raises(TypeError, match="value must be a real number"):
+        rule.update(jnp.ones(()), rule.init(None), value=value)
+    with pytest.raises(TypeError, match="value must be a real number"):
+        jaxlr.early_stopping().update(jaxlr.early_stopping().init(), value)
+
+
+# --- static options are type-checked -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [(dict(mode=True), "mode must be a string"), (dict(threshold_mode=1), "threshold_mode must be a string"),
+     (dict(rule=None), "rule must be a string"), (dict(mode=b"min"), "mode must be a string")],
+)
+def test_plateau_string_options_must_be_strings(kwargs, message):
+    with pytest.raises(TypeError, match=message):
+        jaxlr.reduce_on_plateau(**kwargs)
+
+
+def test_early_stopping_mode_must_be_a_string():
+    with pytest.raises(TypeError, match="mode must be a string"):
+        jaxlr.early_stopping(mode=0)
+    with pytest.raises(ValueError, match="mode must be one of 'min', 'max'"):
+        jaxlr.early_stopping(mode="minimum")
+
+
+@pytest.mark.parametrize("base_lr", [0.0, -1e-3, "1e-3"])
+def test_base_lr_must_be_a_positive_number(base_lr):
+    with pytest.raises(ValueError, match="base_lr must be"):
+        jaxlr.reduce_on_plateau(base_lr=base_lr)
+
+
+# --- current_lr: each rate times the plateau scales that apply to it ------------------------
+
+
+def sgd(rate):
+    return optax.inject_hyperparams(optax.sgd)(learning_rate=rate)
+
+
+def plateau():
+    return jaxlr.reduce_on_plateau(factor=0.5, patience=0)
+
+
+GROUP_PARAMS = {"head": jnp.zeros(2), "body": jnp.zeros(2)}
+LABELS = {"head": "head", "body": "body"}
+
+
+def run(opt, losses=(1.0, 2.0, 3.0)):
+    """Two forced cuts: the first value sets best, each higher one is a bad one (patience 0)."""
+    state = opt.init(GROUP_PARAMS)
+    for loss in losses:
+        updates, state = jax.jit(opt.update)(jax.tree.map(jnp.ones_like, GROUP_PARAMS), state, GROUP_PARAMS,
+                                             value=loss)
+    return updates, state
+
+
+def test_plateau_inside_one_group_scales_that_group_only():
+    opt = optax.multi_transform({"head": optax.chain(sgd(0.1), plateau()), "body": sgd(0.2)}, LABELS)
+    updates, state = run(opt)
+    # the state's groups come back from jit sorted by label: body, head
+    np.testing.assert_allclose(np.asarray(jaxlr.current_lr(state)), [0.2, 0.1 * 0.25], rtol=1e-6)
+    # and those are the rates the updates were made with
+    np.testing.assert_allclose(updates["head"], [-0.025, -0.025], rtol=1e-6)
+    np.testing.assert_allclose(updates["body"], [-0.2, -0.2], rtol=1e-6)
+
+
+def test_plateau_after_the_whole_multi_transform_scales_every_group():
+    opt = optax.chain(optax.multi_transform({"head": sgd(0.1), "body": sgd(0.2)}, LABELS), plateau())
+    updates, state = run(opt)
+    np.testing.assert_allclose(np.asarray(jaxlr.current_lr(state)), [0.2 * 0.25, 0.1 * 0.25], rtol=1e-6)
+    np.testing.assert_allclose(updates["body"], [-0.05, -0.05], rtol=1e-6)
+
+
+def test_plateaus_inside_and_around_compose():
+    # head: its own plateau (factor 0.5, two cuts) and the outer one (factor 0.1, two cuts)
+    inner = optax.multi_transform({"head": optax.chain(sgd(0.1), plateau()), "body": sgd(0.2)}, LABELS)
+    opt = optax.chain(inner, jaxlr.reduce_on_plateau(factor=0.1, patience=0))
+    updates, state = run(opt)
+    np.testing.assert_allclose(np.asarray(jaxlr.current_lr(state)), [0.2 * 0.01, 0.1 * 0.25 * 0.01], rtol=1e-6)
+    np.testing.assert_allclose(updates["head"], [-0.1 * 0.25 * 0.01] * 2, rtol=1e-6)
+    np.testing.assert_allclose(updates["body"], [-0.2 * 0.01] * 2, rtol=1e-6)
+
+
+def test_plateau_nested_in_a_sub_chain_of_a_group_applies_to_that_group():
+    opt = optax.multi_transform({"head": optax.chain(optax.chain(sgd(0.1)), optax.chain(plateau())),
+                                 "body": optax.chain(sgd(0.2), optax.identity())}, LABELS)
+    _, state = run(opt)
+    np.testing.assert_allclose(np.asarray(jaxlr.current_lr(state)), [0.2, 0.025], rtol=1e-6)
+
+
+def test_switch_optimizers_decision_plateau_scales_nothing():
+    opt = jaxlr.switch_optimizers(sgd(1.0), sgd(0.1), on_plateau=jaxlr.reduce_on_plateau(patience=0))
+    state = opt.init(jnp.zeros(1))
+    for loss in (1.0, 2.0):
+        updates, state = opt.update(jnp.ones(1), state, value=loss)
+    assert float(state.plateau.scale) == pytest.approx(0.1)  # the rule cut: that is the switch
+    assert float(updates[0]) == pytest.approx(-0.1)  # sgd(0.1), unscaled
+    np.testing.assert_allclose(np.asarray(jaxlr.current_lr(state)), [1.0, 0.1], rtol=1e-6)
