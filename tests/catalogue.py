@@ -297,7 +297,7 @@ EXAMPLES = {
     "cosine_restarts:geometric": dict(init_value=1.0, first_period=10, period_mul=2.0, value_mul=0.9),
     "cyclic": dict(base_value=0.1, max_value=1.0, step_size_up=20, step_size_down=30),
     "cyclic:triangular2": dict(base_value=0.1, max_value=1.0, step_size_up=15, mode="triangular2"),
-    "cyclic:exp_range": dict(base_value=0.1, max_value=1.0, step_size_up=15, mode="exp_range", gamma=0.99),
+    "cyclic:exp_range": dict(base_value=0.1, max_value=1.0, step_size_up=15, mode="exp_range", gamma=0.9),
     "one_cycle": dict(max_value=1.0, total_steps=100),
     "one_cycle:three_phase": dict(max_value=1.0, total_steps=100, pct_start=0.25, anneal="linear",
                                   div_factor=10.0, final_div_factor=100.0, three_phase=True),

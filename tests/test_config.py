@@ -384,13 +384,11 @@ def test_fuzzed_configs_give_a_schedule_or_a_value_error(mutated, steps_per_epoc
 # repr is a config string (the README says so) also past the point where it abbreviates.
 
 
-@pytest.mark.xfail(strict=True, reason="waits for the _base repr fix")
 def test_repr_of_forty_milestones_is_a_config_string():
     schedule = jaxlr.multistep_decay(0.1, milestones=list(range(100, 4100, 100)), gamma=0.9)
     assert jaxlr.from_config(repr(schedule)) == schedule
 
 
-@pytest.mark.xfail(strict=True, reason="waits for the _base repr fix")
 def test_repr_of_a_join_of_twelve_pieces_is_a_config_string():
     pieces = [jaxlr.cosine_decay(1.0 / (k + 1), decay_steps=100 + k) for k in range(12)]
     schedule = jaxlr.join(pieces, boundaries=list(range(100, 1200, 100)))

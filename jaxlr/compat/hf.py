@@ -119,7 +119,9 @@ def get_scheduler(
         if total > warmup:
             return jaxlr.warmup_linear(lr, warmup, total)
         # (T - t) / 1 <= 0 from the warmup's end on
-        return jaxlr.warmup_linear(lr, warmup, warmup) if warmup > 0 else jaxlr.constant(0.0)
+        if warmup == 0:
+            return jaxlr.constant(0.0)
+        return jaxlr.join([jaxlr.linear_warmup(lr, warmup), jaxlr.constant(0.0)], [warmup])
     if name in ("cosine", "cosine_with_min_lr"):
         cycles = extra.get("num_cycles", 0.5)
         check_nonnegative("num_cycles", cycles)
