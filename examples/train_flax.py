@@ -948,9 +948,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             fail(f"--schedule: {error}")
 
     schedule = build_schedule(args.epochs)
-    rates = np.asarray(schedule(np.arange(total_steps)))
-    if not np.all(np.isfinite(rates)):
-        fail(f"--schedule: the learning rate is not finite at step {np.flatnonzero(~np.isfinite(rates))[0] + 1}")
 
     plateau = jaxlr.reduce_on_plateau(factor=args.plateau_factor, patience=args.plateau_patience,
                                       threshold=args.plateau_threshold) if args.plateau else None
