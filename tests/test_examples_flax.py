@@ -1,9 +1,16 @@
-"""The Flax example trains to a real accuracy, resumes exactly, and gives one device's
-results on four; the sweep example's batched program equals its sequential runs."""
+"""The Flax example trains to a real accuracy, resumes exactly after a kill at any point,
+never reuses or mixes a run, refuses bad flags and data in one line, and gives one device's
+results on four; the sweep example's batched program equals its sequential runs.
+
+Nothing here depends on the floating-point path of a training run (which epoch improved,
+when a rule fired): the events under test are forced (a plateau threshold or an early-stopping
+min_delta that no epoch can meet after the first), or the decisions a run recorded are
+checked against torch's and Keras' rules fed the validation losses the run recorded."""
 
 from __future__ import annotations
 
 import csv
+import gc
 import gzip
 import json
 import os
@@ -32,6 +39,24 @@ sys.path.remove(str(EXAMPLES))
 STEPS_PER_EPOCH = 19  # 1,258 training digits // 64
 
 
+@pytest.fixture(scope="module", autouse=True)
+def compilation_cache(tmp_path_factory):
+    """Every run of the example jits its steps anew; with JAX's persistent compilation cache,
+    the runs here that share a configuration compile it once (the same executable, read back)."""
+    import jax
+    from jax.experimental.compilation_cache import compilation_cache as cache
+
+    names = ("jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs")
+    before = {name: getattr(jax.config, name) for name in names}
+    jax.config.update("jax_compilation_cache_dir", str(tmp_path_factory.mktemp("jax-cache")))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.1)
+    cache.reset_cache()
+    yield
+    for name, value in before.items():
+        jax.config.update(name, value)
+    cache.reset_cache()
+
+
 def read_csv(run_dir: Path) -> list[dict[str, str]]:
     return list(csv.DictReader((run_dir / "metrics.csv").open()))
 
@@ -45,19 +70,78 @@ def run(tmp_path: Path, name: str, *args: str) -> tuple[dict, Path]:
     return metrics, tmp_path / name
 
 
+def refused(capsys, argv: list[str], *fragments: str) -> str:
+    """The example exits with status 2 and one line on stderr that holds every fragment."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        train_flax.main([str(arg) for arg in argv])
+    assert exit_info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("train_flax.py: error: "), lines
+    for fragment in fragments:
+        assert fragment in lines[0]
+    return lines[0]
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(directory)): path.read_bytes() for path in directory.rglob("*") if path.is_file()}
+
+
+def read_events(directory: Path) -> tuple[dict[str, list[tuple[int, float]]], list[int]]:
+    """Every scalar of the TensorBoard event files, read as they lie on disk, in name order (the
+    order TensorBoard loads them in), and the steps of their session starts (purges). Strict:
+    each record is whole and its CRCs check (TFRecords: length, CRC, Event proto, CRC)."""
+    from tensorboardX.proto.event_pb2 import Event, SessionLog
+    from tensorboardX.record_writer import masked_crc32c
+
+    scalars: dict[str, list[tuple[int, float]]] = {}
+    starts = []
+    for path in sorted(directory.glob("events.out.tfevents.*")):
+        raw, offset = path.read_bytes(), 0
+        while offset < len(raw):
+            header, length = raw[offset:offset + 8], int.from_bytes(raw[offset:offset + 8], "little")
+            end = offset + 12 + length + 4
+            assert end <= len(raw), f"{path.name} ends inside a record"
+            payload = raw[offset + 12:end - 4]
+            assert raw[offset + 8:offset + 12] == masked_crc32c(header).to_bytes(4, "little")
+            assert raw[end - 4:end] == masked_crc32c(payload).to_bytes(4, "little")
+            event = Event.FromString(payload)
+            offset = end
+            if event.session_log.status == SessionLog.START:
+                starts.append(event.step)
+            for value in event.summary.value:
+                scalars.setdefault(value.tag, []).append((event.step, value.simple_value))
+    return scalars, starts
+
+
+def assert_logs_hold_every_step_once(run_dir: Path, epochs: int) -> list[dict[str, str]]:
+    """metrics.csv and the TensorBoard events hold steps 1..N once each, with the same values."""
+    rows = read_csv(run_dir)
+    steps = list(range(1, epochs * STEPS_PER_EPOCH + 1))
+    assert [int(row["step"]) for row in rows] == steps
+    scalars, _ = read_events(run_dir / "tensorboard")
+    for tag, name in (("lr", "lr"), ("train/loss", "train_loss"), ("train/accuracy", "train_accuracy")):
+        assert [step for step, _ in scalars[tag]] == steps, tag
+        np.testing.assert_allclose([v for _, v in scalars[tag]], column(rows, name), rtol=1e-7, err_msg=tag)
+    for tag, name in (("val/loss", "val_loss"), ("val/accuracy", "val_accuracy")):
+        assert [step for step, _ in scalars[tag]] == steps[STEPS_PER_EPOCH - 1::STEPS_PER_EPOCH], tag
+        np.testing.assert_allclose([v for _, v in scalars[tag]], column(rows, name), rtol=1e-7, err_msg=tag)
+    return rows
+
+
 def test_shortened_default_run_reaches_its_accuracy_and_writes_every_output(tmp_path, capsys):
     metrics, run_dir = run(tmp_path, "default", "--epochs", "5")
-    # Chance is 0.10 on ten classes; five epochs of the default recipe reach 0.98 here
-    # (the full 30-epoch default reaches 0.99).
-    assert metrics["test_accuracy"] >= 0.96
+    # Chance is 0.10 on ten classes. Five epochs of the default recipe reach 0.98 here (the
+    # full 30-epoch default 0.99); over seeds 0-7 (other splits, initialisations and data
+    # orders, so other trajectories) they reached 0.967-0.992 test accuracy, 0.956-0.978
+    # validation accuracy and a test loss of 0.057-0.115. The bounds sit below that spread.
+    assert metrics["test_accuracy"] >= 0.95
     assert 0 < metrics["test_loss"] < 0.2
     assert metrics["epochs_run"] == 5 and not metrics["stopped_early"]
     assert json.loads((run_dir / "metrics.json").read_text())["test_accuracy"] == metrics["test_accuracy"]
-    assert {"test_accuracy", "test_loss", "epochs_run", "wall_seconds"} <= set(metrics)
+    assert {"test_accuracy", "test_loss", "val_loss", "epochs_run", "wall_seconds"} <= set(metrics)
 
-    rows = read_csv(run_dir)
-    assert len(rows) == 5 * STEPS_PER_EPOCH
-    assert [int(r["step"]) for r in rows] == list(range(1, 5 * STEPS_PER_EPOCH + 1))
+    rows = assert_logs_hold_every_step_once(run_dir, 5)
     # The lr of each row is read back from the optimizer state: it is the default
     # schedule (warmup 2 epochs, cosine to 1% over the rest) at the update's count.
     total, warmup = 5 * STEPS_PER_EPOCH, 2 * STEPS_PER_EPOCH
@@ -68,101 +152,139 @@ def test_shortened_default_run_reaches_its_accuracy_and_writes_every_output(tmp_
     # differently from the eager evaluation here (measured: at most 1 ulp, 1.05e-7).
     np.testing.assert_allclose(column(rows, "lr"), expected, rtol=1e-6)
     assert column(rows, "val_loss").shape == (5,)  # filled on each epoch's last step
-    assert column(rows, "val_accuracy")[-1] >= 0.95
+    assert column(rows, "val_accuracy")[-1] >= 0.93
+    # Without early stopping, the tested parameters are the last epoch's.
+    assert metrics["val_loss"] == column(rows, "val_loss")[-1]
 
-    assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
     assert (run_dir / "curves.png").stat().st_size > 10_000
-    assert json.loads((run_dir / "config.json").read_text())["epochs"] == 5
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["epochs"] == 5 and len(config["data_sha256"]) == 64
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir() if p.name.isdigit()) == ["4", "5"]
+    assert not list(run_dir.glob(".*partial"))
     out = capsys.readouterr().out
     assert f"run directory: {run_dir}" in out
     assert "epoch 5/5: train loss" in out and out.splitlines()[-2].startswith("test accuracy 0.9")
 
 
-def read_events(directory: Path) -> dict[str, list[tuple[int, float]]]:
-    """Scalars from TensorBoard event files: TFRecords (length, crc, payload, crc) of Event protos."""
-    from tensorboardX.proto.event_pb2 import Event
-
-    scalars: dict[str, list[tuple[int, float]]] = {}
-    for path in sorted(directory.glob("events.out.tfevents.*")):
-        raw, offset = path.read_bytes(), 0
-        while offset < len(raw):
-            length = int.from_bytes(raw[offset:offset + 8], "little")
-            event = Event.FromString(raw[offset + 12:offset + 12 + length])
-            offset += 12 + length + 4
-            for value in event.summary.value:
-                scalars.setdefault(value.tag, []).append((event.step, value.simple_value))
-    return scalars
+# constant(0.1) with a plateau rule whose threshold no epoch can meet after the first: an
+# improvement must bring the validation loss below a thousandth of the best so far (from
+# ~1 to ~1e-3 in one epoch). So whatever the CPU, the first observation (epoch 1's loss, at
+# epoch 2's first update) improves, and with patience 1 the rule cuts at epoch 4's first
+# update (the loss of epoch 3, the second bad one): the lr of the five epochs is
+# 0.1, 0.1, 0.1, 0.05, 0.05. Early stopping with patience 10 never stops in five epochs; its
+# best epoch is whatever the run's losses make it, checked against Keras' rule.
+FORCED_PLATEAU = ["--width", "8", "--schedule", "constant(0.1)", "--plateau", "--plateau-patience", "1",
+                  "--plateau-threshold", "0.999", "--early-stopping", "10"]
 
 
-def test_tensorboard_events_hold_the_csv_values(tmp_path):
-    pytest.importorskip("tensorboardX")
-    # Interrupted after epoch 1 and resumed (within the same second, on a fast machine): each
-    # invocation writes its own event file, and together they hold every step exactly once.
-    _, run_dir = run(tmp_path, "tb", "--epochs", "2", "--stop-after", "1")
-    train_flax.main(["--resume", str(run_dir), "--progress", "none"])
-    assert len(list((run_dir / "tensorboard").glob("events.out.tfevents.*"))) == 2
-    scalars = read_events(run_dir / "tensorboard")
-    rows = read_csv(run_dir)
-    assert [step for step, _ in scalars["lr"]] == list(range(1, 2 * STEPS_PER_EPOCH + 1))
-    np.testing.assert_allclose([v for _, v in scalars["lr"]], column(rows, "lr"), rtol=1e-7)
-    np.testing.assert_allclose([v for _, v in scalars["train/loss"]], column(rows, "train_loss"), rtol=1e-7)
-    np.testing.assert_allclose([v for _, v in scalars["train/accuracy"]], column(rows, "train_accuracy"), rtol=1e-7)
-    assert [step for step, _ in scalars["val/loss"]] == [STEPS_PER_EPOCH, 2 * STEPS_PER_EPOCH]
-    np.testing.assert_allclose([v for _, v in scalars["val/loss"]], column(rows, "val_loss"), rtol=1e-7)
-    np.testing.assert_allclose([v for _, v in scalars["val/accuracy"]], column(rows, "val_accuracy"), rtol=1e-7)
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    return run(tmp_path_factory.mktemp("uninterrupted"), "straight", *FORCED_PLATEAU, "--epochs", "5")
 
 
-def test_resume_reproduces_an_uninterrupted_run_exactly(tmp_path, capsys):
-    # constant(0.1) with patience 0: the validation loss of epoch 4 is worse than epoch 3's,
-    # so the plateau rule cuts at epoch 5's first update. Stopping after epoch 4 puts that
-    # pending observation, the plateau state and the early-stopping state through a checkpoint.
-    flags = ["--epochs", "5", "--plateau", "--plateau-patience", "0", "--early-stopping", "10",
-             "--schedule", "constant(0.1)"]
-    straight, straight_dir = run(tmp_path, "straight", *flags)
-    first, resumed_dir = run(tmp_path, "resumed", *flags, "--stop-after", "2")
-    assert first["interrupted"] and first["epochs_run"] == 2
-    assert f"continue with: --resume {resumed_dir}" in capsys.readouterr().out
-    assert len(read_csv(resumed_dir)) == 2 * STEPS_PER_EPOCH
-    second = train_flax.main(["--resume", str(resumed_dir), "--progress", "none", "--stop-after", "4"])
-    assert second["interrupted"] and second["epochs_run"] == 4
-    resumed = train_flax.main(["--resume", str(resumed_dir), "--progress", "none"])
-
-    a, b = read_csv(straight_dir), read_csv(resumed_dir)
-    assert len(a) == len(b) == 5 * STEPS_PER_EPOCH
-    for name in ("lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy"):
-        np.testing.assert_allclose(column(b, name), column(a, name), rtol=1e-6, err_msg=name)
-    # The plateau rule did cut in this run, so its state really went through the checkpoint.
-    assert column(a, "lr")[-1] == pytest.approx(0.05) and column(a, "lr")[-STEPS_PER_EPOCH - 1] == pytest.approx(0.1)
-    assert resumed["test_accuracy"] == pytest.approx(straight["test_accuracy"])
-    assert resumed["test_loss"] == pytest.approx(straight["test_loss"], rel=1e-6)
-    assert resumed["best_epoch"] == straight["best_epoch"]
+def keras_best_epoch(values: np.ndarray, min_delta: float = 0.0) -> int:
+    """Keras' EarlyStopping's best epoch, from the recorded losses (compared in float32, as the rule does)."""
+    best, best_epoch = np.float32(np.inf), 0
+    for epoch, value in enumerate(values.astype(np.float32), 1):
+        if value + np.float32(min_delta) < best:
+            best, best_epoch = value, epoch
+    return best_epoch
 
 
-def test_plateau_cuts_where_torch_reduce_lr_on_plateau_does(tmp_path):
+def test_plateau_cuts_where_torch_reduce_lr_on_plateau_does(uninterrupted):
     torch = pytest.importorskip("torch")
-    _, run_dir = run(tmp_path, "plateau", "--epochs", "6", "--schedule", "constant(0.1)", "--plateau",
-                     "--plateau-patience", "0", "--plateau-factor", "0.5")
+    _, run_dir = uninterrupted
     rows = read_csv(run_dir)
     val_losses = column(rows, "val_loss")
+    assert np.all(val_losses[1:] > 1e-3 * val_losses.min()), "the forcing threshold assumes this"
     optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-    torch_rule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=0)
+    torch_rule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1, threshold=0.999)
     scales = [1.0]  # epoch 1 trains at the full rate
     for loss in val_losses[:-1]:  # each epoch's validation loss is observed at the next epoch's first update
         torch_rule.step(float(np.float32(loss)))
         scales.append(optimizer.param_groups[0]["lr"])
-    expected = np.repeat(np.float32(0.1) * np.array(scales), STEPS_PER_EPOCH)
-    np.testing.assert_allclose(column(rows, "lr"), expected, rtol=1e-6)
-    assert min(scales) < 1.0, "the run must include a cut for this test to mean anything"
+    assert scales == [1.0, 1.0, 1.0, 0.5, 0.5]
+    np.testing.assert_allclose(column(rows, "lr"), np.repeat(np.float32(0.1) * np.array(scales), STEPS_PER_EPOCH),
+                               rtol=1e-6)
 
 
-def test_early_stopping_stops_and_tests_the_best_parameters(tmp_path):
-    metrics, run_dir = run(tmp_path, "stop", "--epochs", "12", "--schedule", "constant(0.05)", "--early-stopping", "1")
+class Killed(Exception):
+    """A kill of the process, simulated at one of the example's kill points."""
+
+
+def kill_at(monkeypatch, point: str, epoch: int) -> None:
+    def kill_point(at: str, at_epoch: int) -> None:
+        if (at, at_epoch) == (point, epoch):
+            raise Killed(f"{point} {epoch}")
+
+    monkeypatch.setattr(train_flax, "_kill_point", kill_point)
+
+
+def test_resume_after_a_kill_at_any_point_reproduces_the_uninterrupted_run(uninterrupted, tmp_path, monkeypatch,
+                                                                              capsys):
+    straight, straight_dir = uninterrupted
+    resume = ["--resume", str(tmp_path / "resumed"), "--progress", "none"]
+    # Killed after epoch 1's logs, before its checkpoint: no checkpoint, so the run starts over.
+    kill_at(monkeypatch, "after-logs", 1)
+    with pytest.raises(Killed):
+        run(tmp_path, "resumed", *FORCED_PLATEAU, "--epochs", "3")
+    run_dir = tmp_path / "resumed"
+    assert len(read_csv(run_dir)) == STEPS_PER_EPOCH and not list((run_dir / "checkpoints").glob("[0-9]*"))
+    # Killed between epoch 2's TensorBoard events and its CSV rows, in the middle of writing
+    # the events' last record (cut short here by hand).
+    kill_at(monkeypatch, "after-tensorboard", 2)
+    with pytest.raises(Killed):
+        train_flax.main(resume)
+    newest = max((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+    newest.write_bytes(newest.read_bytes()[:-7])
+    # Stopped cleanly after epoch 2, as a preemption would.
+    monkeypatch.setattr(train_flax, "_kill_point", lambda point, epoch: None)
+    first = train_flax.main([*resume, "--stop-after", "2"])
+    assert first["interrupted"] and first["epochs_run"] == 2
+    assert f"continue with: --resume {run_dir}" in capsys.readouterr().out
+    assert_logs_hold_every_step_once(run_dir, 2)
+    # Lengthened to 5 epochs, honoured (the constant schedule gives the steps already trained
+    # the rates they had), and killed just after epoch 3's checkpoint committed.
+    kill_at(monkeypatch, "after-checkpoint", 3)
+    with pytest.raises(Killed):
+        train_flax.main([*resume, "--epochs", "5"])
+    assert json.loads((run_dir / "config.json").read_text())["epochs"] == 5
+    # Killed after training epoch 4, before writing anything of it; then run to the end.
+    # The plateau cut of epoch 4 observes epoch 3's loss, which crosses checkpoint 3 twice.
+    kill_at(monkeypatch, "before-logs", 4)
+    with pytest.raises(Killed):
+        train_flax.main(resume)
+    monkeypatch.setattr(train_flax, "_kill_point", lambda point, epoch: None)
+    resumed = train_flax.main(resume)
+
+    a, b = read_csv(straight_dir), assert_logs_hold_every_step_once(run_dir, 5)
+    for name in ("lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy"):
+        np.testing.assert_allclose(column(b, name), column(a, name), rtol=1e-6, err_msg=name)
+    np.testing.assert_allclose(column(b, "lr"), np.repeat([0.1, 0.1, 0.1, 0.05, 0.05], STEPS_PER_EPOCH), rtol=1e-6)
+    # Each resumed invocation's event file starts with a purge at the first step after its
+    # checkpoint, for a TensorBoard that had loaded the dropped events while running; the
+    # invocation killed before writing epoch 4 lost its purge (step 58) with the other events
+    # past checkpoint 3.
+    assert read_events(run_dir / "tensorboard")[1] == [1, 1 + STEPS_PER_EPOCH, 1 + 2 * STEPS_PER_EPOCH,
+                                                       1 + 3 * STEPS_PER_EPOCH]
+    assert resumed["test_accuracy"] == pytest.approx(straight["test_accuracy"])
+    assert resumed["test_loss"] == pytest.approx(straight["test_loss"], rel=1e-6)
+    assert resumed["best_epoch"] == straight["best_epoch"] == keras_best_epoch(column(a, "val_loss"))
+    assert not resumed["stopped_early"] and resumed["epochs_run"] == 5
+
+
+def test_early_stopping_stops_and_tests_the_best_parameters(tmp_path, capsys):
+    # min_delta 100: a validation loss (a cross-entropy, < 100) can improve only on the first
+    # epoch's infinite best. So epoch 1 is the best and, with patience 2, the run stops after
+    # epoch 3 whatever the CPU.
+    metrics, run_dir = run(tmp_path, "stop", "--epochs", "12", "--width", "8", "--schedule", "constant(0.05)",
+                           "--early-stopping", "2", "--early-stopping-min-delta", "100")
     val = column(read_csv(run_dir), "val_loss")
-    # Keras' rule with patience 1: stop on the first epoch that does not improve.
-    first_bad = next(i for i in range(1, len(val)) if not val[i] < val[:i].min())
-    assert metrics["stopped_early"] and metrics["epochs_run"] == first_bad + 1 < 12
-    assert metrics["best_epoch"] == int(np.argmin(val)) + 1
+    assert metrics["stopped_early"] and metrics["epochs_run"] == len(val) == 3
+    assert metrics["best_epoch"] == keras_best_epoch(val, min_delta=100) == 1
+    # The test ran on epoch 1's parameters (restored), whose validation loss the CSV recorded.
+    assert metrics["val_loss"] == val[0]
+    refused(capsys, ["--resume", run_dir, "--epochs", "20"], "--epochs 20: this run stopped early after epoch 3")
 
 
 def test_four_devices_give_the_one_device_results(tmp_path):
@@ -172,7 +294,9 @@ def test_four_devices_give_the_one_device_results(tmp_path):
     # rounding differences (1e-3 in the validation loss after two epochs, on one device
     # as much as on four): that is the optimizer, not the data parallelism.
     def launch(devices: int) -> tuple[dict, list[dict[str, str]], str]:
-        env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}", "JAX_PLATFORMS": "cpu"}
+        # PYTHONPATH: the script imports this checkout's jaxlr, not the one pip installed.
+        env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}", "JAX_PLATFORMS": "cpu",
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
         out = subprocess.run(
             [sys.executable, str(EXAMPLES / "train_flax.py"), "--epochs", "2", "--out-dir", str(tmp_path),
              "--run-name", f"d{devices}", "--progress", "none", "--optimizer", "momentum", "--plateau",
@@ -210,28 +334,47 @@ def tiny_mnist(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray
     return images, labels
 
 
-def test_mnist_idx_files_load_and_train(tmp_path):
-    rng = np.random.default_rng(0)
+def write_tiny_mnist(directory: Path, seed: int) -> None:
+    rng = np.random.default_rng(seed)
     (x_train, y_train), (x_test, y_test) = tiny_mnist(rng, 200), tiny_mnist(rng, 40)
-    write_idx(tmp_path / "train-images-idx3-ubyte.gz", x_train)
-    write_idx(tmp_path / "train-labels-idx1-ubyte.gz", y_train)
-    write_idx(tmp_path / "t10k-images-idx3-ubyte", x_test)
-    write_idx(tmp_path / "t10k-labels-idx1-ubyte", y_test)
+    directory.mkdir(exist_ok=True)
+    write_idx(directory / "train-images-idx3-ubyte.gz", x_train)
+    write_idx(directory / "train-labels-idx1-ubyte.gz", y_train)
+    write_idx(directory / "t10k-images-idx3-ubyte", x_test)
+    write_idx(directory / "t10k-labels-idx1-ubyte", y_test)
 
-    data = train_flax.load_mnist(tmp_path, seed=0)
+
+def test_mnist_idx_files_load_and_train_and_resume_only_on_the_same_data(tmp_path, capsys):
+    write_tiny_mnist(tmp_path / "mnist", seed=0)
+    data = train_flax.load_mnist(tmp_path / "mnist", seed=0)
+    x_test = train_flax.read_idx(tmp_path / "mnist" / "t10k-images-idx3-ubyte")
     assert data.x_train.shape == (180, 28, 28, 1) and data.x_val.shape == (20, 28, 28, 1)
     assert data.x_test.shape == (40, 28, 28, 1) and data.x_test.dtype == np.float32
     np.testing.assert_array_equal(data.x_test[..., 0], x_test / np.float32(255))
-    np.testing.assert_array_equal(data.y_test, y_test)
+    np.testing.assert_array_equal(data.y_test, train_flax.read_idx(tmp_path / "mnist" / "t10k-labels-idx1-ubyte"))
+    y_train = train_flax.read_idx(tmp_path / "mnist" / "train-labels-idx1-ubyte.gz")
     np.testing.assert_array_equal(np.sort(np.concatenate([data.y_train, data.y_val])), np.sort(y_train))
 
-    metrics, _ = run(tmp_path / "runs", "mnist", "--data-dir", str(tmp_path), "--epochs", "6", "--batch-size", "30",
-                     "--warmup-epochs", "1")
+    metrics, run_dir = run(tmp_path / "runs", "mnist", "--data-dir", str(tmp_path / "mnist"), "--epochs", "6",
+                           "--batch-size", "30", "--warmup-epochs", "1", "--width", "8")
     assert metrics["data"].startswith("MNIST from") and metrics["epochs_run"] == 6
     assert metrics["test_accuracy"] >= 0.9  # the bars are easy; chance is 0.1
 
+    # The data moved: --resume takes the new --data-dir when the data are the same ones...
+    (tmp_path / "mnist").rename(tmp_path / "moved")
+    refused(capsys, ["--resume", run_dir], "--data-dir: no MNIST in", "give --data-dir where its data are now")
+    again = train_flax.main(["--resume", str(run_dir), "--data-dir", str(tmp_path / "moved"), "--progress", "none"])
+    assert again["test_accuracy"] == metrics["test_accuracy"]
+    assert json.loads((run_dir / "config.json").read_text())["data_dir"] == str(tmp_path / "moved")
+    # ...and refuses other data.
+    write_tiny_mnist(tmp_path / "other", seed=1)
+    before = snapshot(run_dir)
+    refused(capsys, ["--resume", run_dir, "--data-dir", tmp_path / "other"],
+            "are not the data that run", "was trained on")
+    assert snapshot(run_dir) == before
 
-def test_mnist_npz_and_bad_files(tmp_path):
+
+def test_mnist_npz_and_bad_files(tmp_path, capsys):
     rng = np.random.default_rng(1)
     (x_train, y_train), (x_test, y_test) = tiny_mnist(rng, 50), tiny_mnist(rng, 10)
     np.savez(tmp_path / "mnist.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
@@ -251,6 +394,25 @@ def test_mnist_npz_and_bad_files(tmp_path):
     with pytest.raises(ValueError, match=r"header says \(2, 3\) \(6 values\), file holds 5"):
         train_flax.read_idx(empty / "short-idx")
 
+    # Damaged data: one line naming the file, exit status 2, and no run directory.
+    out = tmp_path / "runs"
+    gz = tmp_path / "gz"
+    write_tiny_mnist(gz, seed=0)
+    images = gz / "train-images-idx3-ubyte.gz"
+    images.write_bytes(images.read_bytes()[:-100])
+    refused(capsys, ["--data-dir", gz, "--out-dir", out], f"--data-dir: {images}: cannot read it")
+    npz = tmp_path / "npz"
+    npz.mkdir()
+    (npz / "mnist.npz").write_bytes(b"not a zip file" * 10)
+    refused(capsys, ["--data-dir", npz, "--out-dir", out], f"--data-dir: {npz / 'mnist.npz'}: cannot read it")
+    raw = bytearray((tmp_path / "mnist.npz").read_bytes())
+    raw[len(raw) // 2] ^= 0xFF  # inside an array: its CRC no longer checks
+    (npz / "mnist.npz").write_bytes(bytes(raw))
+    refused(capsys, ["--data-dir", npz, "--out-dir", out], f"--data-dir: {npz / 'mnist.npz'}: cannot read it")
+    np.savez(npz / "mnist.npz", x_train=x_train, y_train=y_train + 5, x_test=x_test, y_test=y_test)
+    refused(capsys, ["--data-dir", npz, "--out-dir", out], "train labels must be integers in 0..9")
+    assert not out.exists()
+
 
 def test_schedule_option_takes_config_strings_and_bare_names():
     total, warmup, per_epoch = 190, 38, 19
@@ -268,26 +430,115 @@ def test_schedule_option_takes_config_strings_and_bare_names():
         train_flax.make_schedule("noam", 0.1, warmup, total, per_epoch)
 
 
-def test_command_line_rejects_bad_combinations(capsys):
-    with pytest.raises(SystemExit):
-        train_flax.parse_args(["--optimizer", "ranger", "--plateau"])
-    assert "lookahead" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        train_flax.parse_args(["--epochs", "0"])
-    assert "--epochs must be > 0, got 0" in capsys.readouterr().err
-    with pytest.raises(SystemExit, match="--schedule: unknown schedule 'cosine'"):
-        train_flax.main(["--schedule", "cosine", "--progress", "none"])
-    with pytest.raises(SystemExit):
-        train_flax.parse_args(["--resume", "/nonexistent/run"])
-    assert "--resume: /nonexistent/run is not a run directory" in capsys.readouterr().err
-    with pytest.raises(SystemExit, match="--data-dir: no MNIST in /nonexistent"):
-        train_flax.main(["--data-dir", "/nonexistent", "--progress", "none"])
+BAD_FLAGS = [
+    (["--epochs", "0"], "argument --epochs: must be > 0, got 0"),
+    (["--epochs", "2.5"], "argument --epochs: expected an integer, got '2.5'"),
+    (["--batch-size", "-64"], "argument --batch-size: must be > 0, got -64"),
+    (["--batch-size", "5000"], "--batch-size 5000 is larger than the 1258 training images"),
+    (["--lr", "0"], "argument --lr: must be > 0, got 0"),
+    (["--lr", "inf"], "argument --lr: must be a finite number, got inf"),
+    (["--lr", "nan"], "argument --lr: must be a finite number, got nan"),
+    (["--warmup-epochs", "-1"], "argument --warmup-epochs: must be >= 0, got -1"),
+    (["--warmup-epochs", "NaN"], "argument --warmup-epochs: must be a finite number"),
+    (["--warmup-epochs", "40"], "--warmup-epochs 40 is longer than the run (--epochs 30)"),
+    (["--weight-decay", "nan"], "argument --weight-decay: must be a finite number, got nan"),
+    (["--weight-decay=-1e-4"], "argument --weight-decay: must be >= 0, got -1e-4"),
+    (["--plateau", "--plateau-factor", "1"], "argument --plateau-factor: must be in (0, 1), got 1"),
+    (["--plateau", "--plateau-factor", "1.5"], "argument --plateau-factor: must be in (0, 1), got 1.5"),
+    (["--plateau", "--plateau-factor", "0"], "argument --plateau-factor: must be in (0, 1), got 0"),
+    (["--plateau", "--plateau-factor=-inf"], "argument --plateau-factor: must be a finite number, got -inf"),
+    (["--plateau", "--plateau-patience", "-1"], "argument --plateau-patience: must be >= 0, got -1"),
+    (["--plateau", "--plateau-threshold", "nan"], "argument --plateau-threshold: must be a finite number"),
+    (["--early-stopping", "-2"], "argument --early-stopping: must be >= 0, got -2"),
+    (["--early-stopping", "2", "--early-stopping-min-delta", "inf"], "argument --early-stopping-min-delta: must be"),
+    (["--width", "0"], "argument --width: must be > 0, got 0"),
+    (["--width", "-8"], "argument --width: must be > 0, got -8"),
+    (["--dropout", "1"], "argument --dropout: must be in [0, 1), got 1"),
+    (["--dropout", "-0.1"], "argument --dropout: must be in [0, 1), got -0.1"),
+    (["--seed", "-1"], "argument --seed: must be in [0, 2**32 - 2], got -1"),
+    (["--seed", str(2**32)], "argument --seed: must be in [0, 2**32 - 2]"),
+    (["--stop-after", "0"], "argument --stop-after: must be > 0, got 0"),
+    (["--run-name", "a/b"], "argument --run-name: must be a directory name, not a path"),
+    (["--run-name", ".."], "argument --run-name: must be a directory name, not a path"),
+    (["--plateau-factor", "0.5"], "--plateau-factor has no effect without --plateau"),
+    (["--early-stopping-min-delta", "0.1"], "--early-stopping-min-delta has no effect without --early-stopping"),
+    (["--optimizer", "sgd", "--weight-decay", "0.1"], "--weight-decay applies to --optimizer adamw only, not sgd"),
+    (["--schedule", "constant(0.1)", "--lr", "0.2"], "--lr fill the default schedule and bare family names"),
+    (["--optimizer", "ranger", "--plateau"], "--plateau scales the updates after the optimizer"),
+    (["--schedule", "cosine"], "--schedule: unknown schedule 'cosine'"),
+    (["--schedule", "constant(0.1"], "--schedule:"),
+    (["--data-dir", "/nonexistent"], "--data-dir: no MNIST in /nonexistent"),
+    (["--distributed"], "--distributed needs --run-name"),
+    (["--resume", "/nonexistent/run"], "--resume: /nonexistent/run is not a run directory"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), BAD_FLAGS, ids=[" ".join(argv) for argv, _ in BAD_FLAGS])
+def test_bad_flags_are_refused_in_one_line_before_anything_is_written(tmp_path, capsys, argv, message):
+    refused(capsys, [*argv, "--out-dir", tmp_path / "runs"], message)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_run_directories_are_never_reused(tmp_path, capsys):
+    # Runs started in the same second: the second and third get suffixes.
+    stamp = "flax-20250101-000000"
+    made = [train_flax.claim_run_dir(tmp_path, None, "{}\n", stamp=stamp) for _ in range(3)]
+    assert [path.name for path in made] == [stamp, f"{stamp}-2", f"{stamp}-3"]
+    # A --run-name that holds a run is refused, and the run keeps every byte.
+    _, run_dir = run(tmp_path, "first", "--epochs", "1", "--width", "8")
+    before = snapshot(run_dir)
+    refused(capsys, ["--out-dir", tmp_path, "--run-name", "first", "--epochs", "2"],
+            f"--run-name: {run_dir} already exists and is not empty: continue its run with --resume {run_dir}")
+    assert snapshot(run_dir) == before
+    # An empty directory holds no run: it is used.
+    (tmp_path / "empty").mkdir()
+    assert train_flax.claim_run_dir(tmp_path, "empty", "{}\n") == tmp_path / "empty"
+    assert (tmp_path / "empty" / "config.json").read_text() == "{}\n"
+
+
+# The reads of the damaged checkpoint that tensorstore still has in flight when orbax raises
+# call back into orbax's closed event loop when collected: "Exception ignored" noise from
+# those libraries (a command-line run exits first), collected here so it is not reported
+# against a later test.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_resume_refuses_what_it_cannot_honour_and_writes_nothing(tmp_path, capsys):
+    _, run_dir = run(tmp_path, "short", "--epochs", "1", "--width", "8", "--warmup-epochs", "0")
+    before = snapshot(run_dir)
+    refused(capsys, ["--resume", run_dir, "--lr", "0.01", "--width", "16", "--plateau"],
+            "--resume: --lr 0.01, --width 16, --plateau conflict with the run's saved configuration "
+            "(--lr 0.003, --width 8, no --plateau)")
+    # Warmup 0, cosine over the run: at 2 epochs the second step would have had another rate.
+    refused(capsys, ["--resume", run_dir, "--epochs", "2"],
+            "--epochs 2: the run's schedule depends on its length: step 2 trained at lr")
+    refused(capsys, ["--resume", run_dir, "--stop-after", "1"],
+            "--stop-after 1: this run has already trained 1 epochs")
+    refused(capsys, ["--resume", run_dir, "--run-name", "other"], "--run-name other conflicts")
+    assert snapshot(run_dir) == before
+
+    config = run_dir / "config.json"
+    text = config.read_text()
+    for damaged, message in ((text[:-20], "cannot read"),
+                             (text.replace('"epochs": 1', '"epochs": 0'), "--epochs: must be > 0, got 0"),
+                             (text.replace('"width": 8', '"width": "wide"'), "--width: expected an integer"),
+                             (text.replace('"seed": 0', '"seed": 0, "colour": "red"'), "does not know: colour"),
+                             ("[1, 2]", "not a run's configuration")):
+        config.write_text(damaged)
+        refused(capsys, ["--resume", run_dir], f"--resume: {config}", message)
+    config.write_text(text)
+
+    for path in (run_dir / "checkpoints" / "1").rglob("*"):
+        if path.is_file() and path.parent.name == "d":
+            path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    refused(capsys, ["--resume", run_dir], "--resume: cannot restore the checkpoint in")
+    gc.collect()
+    assert {name for name in snapshot(run_dir) if not name.startswith("checkpoints")} == \
+        {name for name in before if not name.startswith("checkpoints")}
 
 
 @pytest.mark.parametrize("optimizer", sorted(train_flax.OPTIMIZERS))
 def test_every_optimizer_trains_and_reports_its_schedule(tmp_path, optimizer):
-    metrics, run_dir = run(tmp_path, optimizer, "--optimizer", optimizer, "--epochs", "2", "--schedule",
-                           "warmup_cosine(peak_value=0.003, warmup_steps='1ep', total_steps='100%')")
+    metrics, run_dir = run(tmp_path, optimizer, "--optimizer", optimizer, "--epochs", "2", "--width", "16",
+                           "--schedule", "warmup_cosine(peak_value=0.003, warmup_steps='1ep', total_steps='100%')")
     rows = read_csv(run_dir)
     expected = jaxlr.warmup_cosine(peak_value=0.003, warmup_steps=19, total_steps=38)(np.arange(38))
     np.testing.assert_allclose(column(rows, "lr"), np.asarray(expected), rtol=1e-6)
@@ -299,7 +550,8 @@ def test_every_optimizer_trains_and_reports_its_schedule(tmp_path, optimizer):
 @pytest.mark.parametrize("kind", ["tqdm", "rich"])
 def test_progress_bars_show_the_learning_rate(tmp_path, capsys, kind):
     pytest.importorskip(kind)
-    train_flax.main(["--out-dir", str(tmp_path), "--run-name", kind, "--epochs", "1", "--progress", kind])
+    train_flax.main(["--out-dir", str(tmp_path), "--run-name", kind, "--epochs", "1", "--width", "8",
+                     "--progress", kind])
     out = capsys.readouterr().out
     assert "epoch 1/1" in out and "| lr 0.00" in out and "val loss" in out
 
