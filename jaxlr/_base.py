@@ -568,10 +568,10 @@ def _is_scalar_field(f: dataclasses.Field) -> bool:
 def _check_option(f: dataclasses.Field, value: Any) -> None:
     """A static option of the right type: a flag is a bool (the string 'false' is truthy
     and would switch it on), a mode a string (checked against its choices by the family)."""
-    if isinstance(f.default, bool) and not isinstance(value, bool | np.bool_):
-        raise ValueError(f"{f.name} must be True or False, got {value!r}")
+    if isinstance(f.default, bool):
+        check_flag(f.name, value)
     if isinstance(f.default, str) and not isinstance(value, str):
-        raise ValueError(f"{f.name} must be a string, got {value!r}")
+        raise TypeError(f"{f.name} must be a string, got {value!r} of type {type(value).__name__}")
 
 
 def _normalized(name: str, value: Any) -> Any:
@@ -712,9 +712,19 @@ def check_increasing(name: str, value: Any) -> None:
             )
 
 
+def check_flag(name: str, value: Any) -> None:
+    """A bool option: the string ``"false"`` (truthy) must not switch it on."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {value!r} of type {type(value).__name__}")
+
+
 def check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
-    if not isinstance(value, str) or value not in choices:
-        options = ", ".join(repr(c) for c in choices)
+    """A string option, one of ``choices``: another type is a ``TypeError`` (``True`` or
+    ``1`` must not pass as a silent miss), another string a ``ValueError``."""
+    options = ", ".join(repr(c) for c in choices)
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {options}, got {value!r} of type {type(value).__name__}")
+    if value not in choices:
         raise ValueError(f"{name} must be one of {options}, got {value!r}")
 
 

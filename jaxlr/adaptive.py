@@ -18,14 +18,6 @@ from jaxlr._base import check, check_choice, check_nonnegative, check_number, ch
 RULES = ("torch", "keras")
 
 
-def _check_option(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    """A string option: a non-string (``True``, ``1``) is a ``TypeError``, not a silent miss."""
-    if not isinstance(value, str):
-        options = ", ".join(repr(c) for c in choices)
-        raise TypeError(f"{name} must be a string, one of {options}, got {value!r} of type {type(value).__name__}")
-    check_choice(name, value, choices)
-
-
 def _monitored(value: Any) -> jax.Array:
     """The monitored ``value`` as a float32 scalar: a number, or an array holding one number.
 
@@ -76,12 +68,12 @@ class _Plateau:
         check("factor", factor, "in (0, 1)", lambda v: (v > 0) & (v < 1))
         check_nonnegative("patience", patience)
         check_nonnegative("threshold", threshold)
-        _check_option("threshold_mode", threshold_mode, ("rel", "abs"))
-        _check_option("mode", mode, ("min", "max"))
+        check_choice("threshold_mode", threshold_mode, ("rel", "abs"))
+        check_choice("mode", mode, ("min", "max"))
         check_nonnegative("cooldown", cooldown)
         check_nonnegative("min_scale", min_scale)
         check_nonnegative("eps", eps)
-        _check_option("rule", rule, RULES)
+        check_choice("rule", rule, RULES)
         check_positive("base_lr", base_lr)
         self.factor, self.patience, self.threshold = factor, patience, threshold
         self.threshold_mode = "abs" if rule == "keras" else threshold_mode
@@ -270,7 +262,7 @@ class early_stopping:
         start_from_epoch: int = 0,
     ) -> None:
         check_nonnegative("patience", patience)
-        _check_option("mode", mode, ("min", "max"))
+        check_choice("mode", mode, ("min", "max"))
         check_nonnegative("start_from_epoch", start_from_epoch)
         check_number("min_delta", min_delta)
         if baseline is not None:

@@ -16,6 +16,7 @@ from jaxlr._base import (
     check_nonnegative,
     check_number,
     check_positive,
+    count_reached,
     fit,
     is_concrete,
     progress,
@@ -106,9 +107,13 @@ class wsd(Schedule):
         t = as_float(step)
         decay_start = self.total_steps - self.decay_steps
         warmup = warmup_value(self.init_value, self.peak_value, t, self.warmup_steps, self.warmup_shape)
-        # Exact for integer steps (t - decay_start in float32 cancels near 2**31); 0, the
-        # peak, before the decay starts.
-        after = sub_steps(step, fit(decay_start))
+        # Exact for integer steps (t - decay_start in float32 cancels near 2**31).
+        decay_start = fit(decay_start)
+        after = sub_steps(step, decay_start)
+        # A NumPy boundary when concrete: count_reached then compares it in float64.
+        start = np.reshape(np.asarray(decay_start, np.float64), (1,)) if is_concrete(decay_start) else \
+            jnp.reshape(decay_start, (1,))
+        started = count_reached(start, step) > 0
         left, done = remaining(after, self.decay_steps), progress(after, self.decay_steps)
         if self.decay_shape == "exponential":
             positive = self.peak_value > 0
@@ -116,7 +121,7 @@ class wsd(Schedule):
             decay = jnp.where(positive, scaled_power(self.peak_value, ratio, done), self.end_value)
         else:
             decay = blend(self.peak_value, self.end_value, *decay_weights(self.decay_shape, left, done))
-        return jnp.where(t < self.warmup_steps, warmup, decay)
+        return jnp.where(t < self.warmup_steps, warmup, jnp.where(started, decay, self.peak_value))
 
 
 @schedule_class

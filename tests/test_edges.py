@@ -297,13 +297,16 @@ def test_wrong_typed_options_are_refused(name, option):
     field = next(f for f in static_fields(name) if f.name == option)
     kwargs = minimal_kwargs(name)
     if isinstance(field.default, bool):
-        bad = ["false", "False", "no", "", 0, 1, None, 1.0, [True]]
+        wrong_type = ["false", "False", "no", "", 0, 1, None, 1.0, [True]]
         message = f"{option} must be True or False"
     else:
-        bad = [0, None, True, ["linear"], b"linear", "bogus", "LINEAR"]
-        message = f"{option} must be"
-    for value in bad:
-        with pytest.raises(ValueError, match=message):
+        wrong_type = [0, None, True, ["linear"], b"linear"]
+        message = f"{option} must be a string"
+        for value in ("bogus", "LINEAR"):  # a string, not one of the choices
+            with pytest.raises(ValueError, match=f"{option} must be one of"):
+                jaxlr.REGISTRY[name](**{**kwargs, option: value})
+    for value in wrong_type:
+        with pytest.raises(TypeError, match=message):
             jaxlr.REGISTRY[name](**{**kwargs, option: value})
     if isinstance(field.default, bool):  # NumPy booleans are booleans
         assert jaxlr.REGISTRY[name](**{**kwargs, option: np.bool_(True)}) == jaxlr.REGISTRY[name](

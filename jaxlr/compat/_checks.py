@@ -7,27 +7,11 @@ schedule, so an error names the argument the caller wrote (``total_iters``, not 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from jaxlr._base import check, is_concrete
-
-
-def check_flag(name: str, value: Any) -> None:
-    """A bool option: the string ``"false"`` (truthy) must not switch it on."""
-    if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{name} must be True or False, got {value!r} of type {type(value).__name__}")
-
-
-def check_option(name: str, value: Any, choices: Sequence[str]) -> None:
-    """A string option, one of ``choices``."""
-    options = ", ".join(repr(c) for c in choices)
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string, one of {options}, got {value!r} of type {type(value).__name__}")
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {options}, got {value!r}")
 
 
 def check_whole(name: str, value: Any, minimum: int = 0) -> None:

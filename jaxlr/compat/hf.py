@@ -31,8 +31,8 @@ import warnings
 from typing import Any
 
 import jaxlr
-from jaxlr._base import Schedule, check_nonnegative, is_concrete
-from jaxlr.compat._checks import check_option, check_whole, is_zero
+from jaxlr._base import Schedule, check_choice, check_nonnegative, is_concrete
+from jaxlr.compat._checks import check_whole, is_zero
 
 SCHEDULERS = (
     "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "inverse_sqrt",
@@ -177,8 +177,8 @@ def _warmup_stable_decay(
     if num_decay_steps is None:
         raise ValueError("warmup_stable_decay needs num_decay_steps in scheduler_specific_kwargs")
     check_whole("num_decay_steps", num_decay_steps)
-    check_option("warmup_type", warmup_type, SHAPES)
-    check_option("decay_type", decay_type, SHAPES)
+    check_choice("warmup_type", warmup_type, SHAPES)
+    check_choice("decay_type", decay_type, SHAPES)
     check_nonnegative("min_lr_ratio", min_lr_ratio)
     if decay_type == "cosine" and num_cycles != 0.5:
         raise ValueError(f"warmup_stable_decay: only num_cycles=0.5 (one half cosine) is supported, got {num_cycles}")

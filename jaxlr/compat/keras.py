@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import jaxlr
-from jaxlr._base import Schedule, check, check_nonnegative, check_positive
-from jaxlr.compat._checks import check_flag, is_zero
+from jaxlr._base import Schedule, check, check_flag, check_nonnegative, check_positive
+from jaxlr.compat._checks import is_zero
 
 
 def _check_name(name: str | None) -> None:

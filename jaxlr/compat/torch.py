@@ -27,8 +27,8 @@ from itertools import pairwise
 import numpy as np
 
 import jaxlr
-from jaxlr._base import Schedule, check, check_nonnegative, check_positive, check_schedule
-from jaxlr.compat._checks import check_flag, check_option, check_whole, is_zero
+from jaxlr._base import Schedule, check, check_choice, check_flag, check_nonnegative, check_positive, check_schedule
+from jaxlr.compat._checks import check_whole, is_zero
 
 
 def StepLR(lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
@@ -167,7 +167,7 @@ def CyclicLR(
     ``base_lr``. ``step_size_down=0`` raises: torch gives a sawtooth that never reaches
     ``max_lr``.
     """
-    check_option("mode", mode, CYCLIC_MODES)
+    check_choice("mode", mode, CYCLIC_MODES)
     if mode != "exp_range":
         return jaxlr.cyclic(base_lr, max_lr, step_size_up, step_size_down, mode)
     check_nonnegative("gamma", gamma)
@@ -197,7 +197,7 @@ def OneCycleLR(
         check_whole("steps_per_epoch", steps_per_epoch, minimum=1)
         total_steps = epochs * steps_per_epoch
     check_whole("total_steps", total_steps, minimum=1)
-    check_option("anneal_strategy", anneal_strategy, ("cos", "linear"))
+    check_choice("anneal_strategy", anneal_strategy, ("cos", "linear"))
     check_flag("three_phase", three_phase)
     return jaxlr.one_cycle(max_lr, total_steps, pct_start, anneal_strategy, div_factor, final_div_factor, three_phase)
 
