@@ -493,10 +493,13 @@ def remaining(t: Any, length: Any) -> jax.Array:
     return jnp.where((t >= safe) | ~positive, 0.0, exact_div(safe - jnp.minimum(t, safe), safe))
 
 
-def _before_end(t: Any, length: Any) -> jax.Array | None:
-    """For an integer ``t`` and a whole ``length``: the steps left, ``length - min(t,
-    length)``, in integers (exact near 2**31, where float32 rounds ``t`` and ``length``
-    alike); None otherwise."""
+def steps_left(t: Any, length: Any) -> jax.Array | None:
+    """``length - t`` exactly, as a float, for an integer step ``t`` in ``[0, limit]`` and a
+    concrete whole ``length > 0``; None otherwise.
+
+    Near 2**31 float32 rounds ``t`` and ``length`` alike, so ``length - t`` taken in floats
+    is 0 where a step is left (and a cosine or power of it shows it).
+    """
     t = jnp.asarray(t)
     if not jnp.issubdtype(t.dtype, jnp.integer) or not isinstance(length, int | float | np.number):
         return None
@@ -504,10 +507,19 @@ def _before_end(t: Any, length: Any) -> jax.Array | None:
         return None
     limit = int(jnp.iinfo(t.dtype).max)
     if length <= limit:
-        whole = int(length)
-        return as_float(whole - jnp.clip(t, 0, whole))
+        return as_float(int(length) - t)
     # Longer than every step: (length - limit) in float64 here, plus the exact rest.
-    return (float(length) - limit) + as_float(limit - jnp.clip(t, 0, limit))
+    return (float(length) - limit) + as_float(limit - t)
+
+
+def _before_end(t: Any, length: Any) -> jax.Array | None:
+    """The steps left, ``length - min(t, length)``, exactly (see :func:`steps_left`)."""
+    t = jnp.asarray(t)
+    if not jnp.issubdtype(t.dtype, jnp.integer) or not isinstance(length, int | float | np.number):
+        return None
+    if isinstance(length, bool) or not float(length).is_integer() or length <= 0:
+        return None
+    return steps_left(jnp.clip(t, 0, min(int(length), int(jnp.iinfo(t.dtype).max))), length)
 
 
 def _remaining_exact(t: jax.Array, length: Any, left: jax.Array) -> jax.Array:

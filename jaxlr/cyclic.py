@@ -77,14 +77,19 @@ def _cycle_of(step: jax.Array, first: Scalar, mul: Scalar) -> tuple[jax.Array, j
     """
     step = jnp.asarray(step)
     table = _cycle_table(first, mul)
-    if table is not None and jnp.issubdtype(step.dtype, jnp.integer):
+    if table is not None:
+        # The start split into its whole steps and its fraction: an integer step and the
+        # same step as a float then give the same position.
         starts, lengths = table
         index = count_reached(starts[1:], step)
         whole = np.floor(starts)
-        base = jnp.take(jnp.asarray(np.minimum(whole, int_limit()).astype(np.int64)).astype(step.dtype), index)
         fraction = jnp.take(jnp.asarray(starts - whole, dtype=float_dtype()), index)
-        position = (step - base).astype(float_dtype()) - fraction
-        return as_float(index), position, jnp.take(jnp.asarray(lengths, dtype=float_dtype()), index)
+        if jnp.issubdtype(step.dtype, jnp.integer):
+            base = jnp.take(jnp.asarray(np.minimum(whole, int_limit()).astype(np.int64)).astype(step.dtype), index)
+            elapsed = (step - base).astype(float_dtype())
+        else:
+            elapsed = as_float(step) - jnp.take(jnp.asarray(whole, dtype=float_dtype()), index)
+        return as_float(index), elapsed - fraction, jnp.take(jnp.asarray(lengths, dtype=float_dtype()), index)
     t = as_float(step)
     geometric = mul != 1
     # With equal periods, the geometric branch is still evaluated (with m = 2, where its

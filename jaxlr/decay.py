@@ -25,6 +25,7 @@ from jaxlr._base import (
     exact_div,
     fit,
     floor_div,
+    int_limit,
     integer_of,
     linear_ramp,
     mod_steps,
@@ -33,6 +34,7 @@ from jaxlr._base import (
     scaled_power,
     schedule_class,
     static_field,
+    steps_left,
     sub_steps,
 )
 
@@ -530,6 +532,15 @@ class cosine_decay(Schedule):
         if self.periodic:
             position = mod_steps(step, fit(2 * length))
             left, done = (length - position) / length, position / length
+            # length - position in integers where it is exact: near 2**31 float32 rounds both
+            # alike. A period past every step leaves the step itself as the position.
+            exact = None
+            integer = jnp.issubdtype(step.dtype, jnp.integer)
+            if integer and isinstance(length, int | float) and float(length).is_integer():
+                within = 2 * length <= int_limit()
+                exact = steps_left(jnp.remainder(step, int(2 * length)) if within else step, length)
+            if exact is not None:
+                left = exact / length
         else:
             left, done = remaining(step, length), progress(step, length)
         return cosine_value(self.init_value, self.end_value, left, done, self.exponent)

@@ -7,6 +7,13 @@ import bisect
 import math
 
 
+def half_cosine(p, left=None):
+    """``½(1 + cos πp)``, written ``sin²(π(1 - p)/2)``: the same number, without float64's
+    cancellation of ``1 + cos`` near ``p = 1`` (it gives 0 one step before the end of a
+    2**31-step decay, where the value is 5e-19). ``left`` is ``1 - p`` when the caller has
+    it exactly."""
+    return math.sin(0.5 * math.pi * ((1 - p) if left is None else left)) ** 2
+
 def constant(t, value):
     return value
 
@@ -79,7 +86,7 @@ def cosine_decay(t, init_value, decay_steps, end_value=0.0, exponent=1.0, period
         t = t % (2 * decay_steps)
     else:
         t = min(t, decay_steps)
-    cosine = 0.5 * (1 + math.cos(math.pi * t / decay_steps))
+    cosine = half_cosine(t / decay_steps, (decay_steps - t) / decay_steps)
     return end_value + (init_value - end_value) * cosine**exponent
 
 
@@ -114,7 +121,7 @@ def warmup_cosine(t, peak_value, warmup_steps, total_steps, init_value=0.0, end_
         return _warmup(t, init_value, peak_value, warmup_steps)
     length = total_steps - warmup_steps
     p = 1.0 if length == 0 else min(t - warmup_steps, length) / length
-    return end_value + (peak_value - end_value) * (0.5 * (1 + math.cos(math.pi * p))) ** exponent
+    return end_value + (peak_value - end_value) * half_cosine(p) ** exponent
 
 
 def warmup_linear(t, peak_value, warmup_steps, total_steps, init_value=0.0, end_value=0.0):
@@ -154,7 +161,7 @@ def cosine_restarts(t, init_value, first_period, period_mul=1.0, value_mul=1.0, 
     if position < warmup_steps:
         return end_value + (peak - end_value) * position / warmup_steps
     p = (position - warmup_steps) / (length - warmup_steps)
-    return end_value + (peak - end_value) * 0.5 * (1 + math.cos(math.pi * p))
+    return end_value + (peak - end_value) * half_cosine(p)
 
 
 def cyclic(t, base_value, max_value, step_size_up, step_size_down=None, mode="triangular", gamma=1.0):
@@ -212,7 +219,7 @@ def wsd(t, peak_value, total_steps, warmup_steps, decay_steps, init_value=0.0, e
     q = (t - (total_steps - decay_steps)) / decay_steps
     if decay_shape == "exponential":
         return peak_value * (end_value / peak_value) ** q
-    w = {"linear": 1 - q, "cosine": 0.5 * (1 + math.cos(math.pi * q)), "1-sqrt": 1 - math.sqrt(q)}[decay_shape]
+    w = {"linear": 1 - q, "cosine": half_cosine(q), "1-sqrt": 1 - math.sqrt(q)}[decay_shape]
     return end_value + (peak_value - end_value) * w
 
 
@@ -265,7 +272,7 @@ def cooldown(t, schedule, total_steps, cooldown_steps, shape="linear"):
     if t >= total_steps:
         return 0.0
     q = (t - start) / cooldown_steps
-    w = {"linear": 1 - q, "cosine": 0.5 * (1 + math.cos(math.pi * q)), "1-sqrt": 1 - math.sqrt(q)}[shape]
+    w = {"linear": 1 - q, "cosine": half_cosine(q), "1-sqrt": 1 - math.sqrt(q)}[shape]
     return schedule(t) * w
 
 
