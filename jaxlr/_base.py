@@ -468,9 +468,11 @@ def progress(t: Any, length: Any) -> jax.Array:
     so ``61 / 61`` comes out as ``1 - 2**-24``; a ``sqrt`` of one minus that is 2.4e-4 where
     0 is due. The comparison makes the end of every ramp exact, :func:`exact_div` the rest.
     """
-    done = _before_end(t, length)
-    if done is not None:
-        return 1.0 - _remaining_exact(t, length, done)
+    left = _before_end(t, length)
+    if left is not None:
+        # t / length as for a float step (1 - remaining would lose digits near 0); 1 where
+        # no step is left, decided in integers.
+        return jnp.where(left > 0, exact_div(as_float(t), float(length)), 1.0)
     t = as_float(t)
     positive = length > 0
     safe = jnp.where(positive, length, 1.0)
@@ -484,9 +486,9 @@ def remaining(t: Any, length: Any) -> jax.Array:
     digits of float32, which a square root or a cosine near its end then shows. The
     numerator here is exact for integer steps below ``2**24``.
     """
-    done = _before_end(t, length)
-    if done is not None:
-        return _remaining_exact(t, length, done)
+    left = _before_end(t, length)
+    if left is not None:
+        return exact_div(left, float(length))
     t = as_float(t)
     positive = jnp.asarray(length) > 0
     safe = jnp.where(positive, length, 1.0)
@@ -520,10 +522,6 @@ def _before_end(t: Any, length: Any) -> jax.Array | None:
     if isinstance(length, bool) or not float(length).is_integer() or length <= 0:
         return None
     return steps_left(jnp.clip(t, 0, min(int(length), int(jnp.iinfo(t.dtype).max))), length)
-
-
-def _remaining_exact(t: jax.Array, length: Any, left: jax.Array) -> jax.Array:
-    return exact_div(left, float(length))
 
 
 def linear_ramp(start: Any, end: Any, t: jax.Array, length: Any) -> jax.Array:

@@ -152,7 +152,7 @@ class polynomial(Schedule):
         check_nonnegative("transition_begin", self.transition_begin)
 
     def _value(self, step: jax.Array) -> jax.Array:
-        t = jnp.maximum(as_float(step) - self.transition_begin, 0.0)
+        t = sub_steps(step, self.transition_begin)  # integer when exact: the end is exact near 2**31
         if not self.cycle:
             return polynomial_value(self.init_value, self.end_value, t, self.transition_steps, self.power)
         # Keras: the decay length grows to the first multiple of T at or past t', so the
@@ -212,7 +212,7 @@ class linear(Schedule):
         check_nonnegative("transition_begin", self.transition_begin)
 
     def _value(self, step: jax.Array) -> jax.Array:
-        t = jnp.maximum(as_float(step) - self.transition_begin, 0.0)
+        t = sub_steps(step, self.transition_begin)  # integer when exact: the end is exact near 2**31
         return polynomial_value(self.init_value, self.end_value, t, self.transition_steps, 1.0)
 
 
