@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import types
 
 from benchmarks import run
+from benchmarks.schedules import ONLY_JAXLR, PAIRS
+from benchmarks.torch_scheduler import TORCH_SCHEDULERS
 
 
 def test_quick_benchmark_writes_every_field(tmp_path):
@@ -13,12 +16,12 @@ def test_quick_benchmark_writes_every_field(tmp_path):
     result = json.loads((tmp_path / f"{device}.json").read_text())
     assert set(result["environment"]) == {"device", "device_kind", "jax", "jaxlib", "optax", "python", "machine",
                                           "torch", "flax"}
-    assert [r["schedule"] for r in result["vs_optax"]] == [name for name, _, _ in run.PAIRS]
+    assert [r["schedule"] for r in result["vs_optax"]] == [name for name, _, _ in PAIRS]
     for row in result["vs_optax"]:
         assert set(row) == {"schedule", "jaxpr_eqns_jaxlr", "jaxpr_eqns_optax", "compile_s_jaxlr",
                             "compile_s_optax", "eval_s_jaxlr", "eval_s_optax", "eval_ratio"}
         assert row["jaxpr_eqns_jaxlr"] > 0 and row["eval_s_jaxlr"] > 0
-    assert len(result["train_step"]) == len(run.PAIRS) + len(run.ONLY_JAXLR)
+    assert len(result["train_step"]) == len(PAIRS) + len(ONLY_JAXLR)
     for row in result["train_step"]:
         assert set(row) == {"schedule", "step_us_constant", "step_us_schedule", "ratio"}
     assert {(r["pieces"], r["schedule"]) for r in result["composition"]} == {
@@ -34,7 +37,7 @@ def test_quick_benchmark_writes_every_field(tmp_path):
     assert len(result["compile"]) == len(result["train_step"])
     assert all(set(r) == {"schedule", "compile_s_constant", "compile_s_schedule", "ratio"} for r in result["compile"])
     if result["torch"]["available"]:
-        assert [r["scheduler"] for r in result["torch"]["rows"]] == list(run.TORCH_SCHEDULERS)
+        assert [r["scheduler"] for r in result["torch"]["rows"]] == list(TORCH_SCHEDULERS)
         assert set(result["torch"]) == {"available", "torch", "rows", "jaxlr_in_step_overhead_us_median",
                                         "jaxlr_in_step_overhead_us_range"}
     table = (tmp_path / f"{device}.md").read_text()
@@ -44,3 +47,16 @@ def test_quick_benchmark_writes_every_field(tmp_path):
     for heading in ("Against optax", "Train step", "Flax NNX", "Composition", "Sweeps", "Against PyTorch",
                     "Compile time"):
         assert f"## {heading}" in table
+
+
+def test_a_measurement_is_a_module_with_measure_and_report(tmp_path):
+    for module in run.MEASUREMENTS:
+        assert callable(module.measure) and callable(module.report), module.__name__
+    added = types.ModuleType("benchmarks.added")
+    added.measure = lambda sizes, results: {"added": {"quick": sizes.quick, "before": sorted(results)}}
+    added.report = lambda results: ["", "## Added", "", f"quick: {results['added']['quick']}"]
+    result = run.main(["--quick", "--out", str(tmp_path)], measurements=[added])
+    assert result["added"] == {"quick": True, "before": ["environment", "quick"]}
+    stem = tmp_path / run.device_name()
+    assert json.loads(stem.with_suffix(".json").read_text())["added"] == result["added"]
+    assert stem.with_suffix(".md").read_text().endswith(" run.\n\n## Added\n\nquick: True\n")
