@@ -5,10 +5,11 @@ one schedule with array leaves: ``jaxlr.warmup_cosine(peak_value=jnp.array([1e-3
 ...]), warmup_steps=jnp.array([0, 100, ...]), ...)``. This example builds such a batch
 (peak learning rate x warmup length x cosine exponent, the numeric knob of the decay
 shape), stacks one copy of the CNN of ``train_flax.py`` (same initial weights) per
-schedule, and ``jax.vmap``s the whole training (every epoch, every step, the validation
-after each epoch and the final test, in ``lax.scan``) over schedules and model copies
-together. optax's own schedules cannot do this: their Python control flow on the
-hyperparameters fails under ``vmap``, and PyTorch schedulers are host objects.
+schedule, trains each with the main job's train step (``flax_digits/``), and ``jax.vmap``s
+the whole training (every epoch, every step, the validation after each epoch and the final
+test, in ``lax.scan``) over schedules and model copies together. optax's own
+schedules cannot do this: their Python control flow on the hyperparameters fails under
+``vmap``, and PyTorch schedulers are host objects.
 
 It prints a table (schedule, final validation loss, test accuracy), writes ``sweep.png``
 (learning-rate and validation-loss curves) and ``sweep.json`` to ``--out-dir``, and
@@ -35,16 +36,17 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import nnx
-from train_flax import CNN, eval_batch, load_digits, train_loss
+from flax_digits.data import epoch_batches, load_digits
+from flax_digits.model import CNN, eval_batch
+from flax_digits.optim import OPTIMIZERS
+from flax_digits.train import train_step
 
 import jaxlr
 
-OPTIMIZERS = {
-    "adamw": lambda schedule: optax.adamw(schedule, weight_decay=1e-4),
-    "momentum": lambda schedule: optax.sgd(schedule, momentum=0.9, nesterov=True),
-}
+# Of the main job's optimizers, those whose parameters are one plain pytree (not lookahead's pair).
+SWEEP_OPTIMIZERS = ("adamw", "momentum")
+WEIGHT_DECAY = 1e-4
 
 def make_schedules(peaks: list[float], warmups: list[int], exponents: list[float], total_steps: int):
     """All combinations, as one warmup_cosine whose hyperparameters are arrays of shape (N,)."""
@@ -68,27 +70,25 @@ def make_train(graphdef: Any, x_train: jax.Array, y_train: jax.Array, x_val: jax
         return losses.mean(), correct.mean()
 
     def train(schedule: jaxlr.Schedule, params: Any, stats: Any) -> dict[str, jax.Array]:
-        optimizer = OPTIMIZERS[optimizer_name](schedule)
+        optimizer = OPTIMIZERS[optimizer_name](schedule, WEIGHT_DECAY)
         key = jax.random.key(seed + 1)
 
-        def step(carry, inputs):
-            params, stats, opt_state = carry
+        def step(state, inputs):
             rows, index = inputs
-            (loss, (_, stats)), grads = jax.value_and_grad(train_loss, argnums=1, has_aux=True)(
-                graphdef, params, stats, x_train[rows], y_train[rows], jax.random.fold_in(key, index))
-            updates, opt_state = optimizer.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), stats, opt_state), loss
+            state, metrics = train_step(graphdef, optimizer, state, x_train[rows], y_train[rows],
+                                        jax.random.fold_in(key, index))
+            return state, metrics["loss"]
 
-        def epoch(carry, inputs):
-            carry, losses = jax.lax.scan(step, carry, inputs)
-            val_loss, _ = evaluate(carry[0], carry[1], x_val, y_val)
-            return carry, (losses, val_loss)
+        def epoch(state, inputs):
+            state, losses = jax.lax.scan(step, state, inputs)
+            val_loss, _ = evaluate(state["params"], state["batch_stats"], x_val, y_val)
+            return state, (losses, val_loss)
 
         epochs, steps_per_epoch = batches.shape[:2]
         indices = jnp.arange(epochs * steps_per_epoch).reshape(epochs, steps_per_epoch)
-        carry = (params, stats, optimizer.init(params))
-        (params, stats, _), (losses, val_losses) = jax.lax.scan(epoch, carry, (batches, indices))
-        test_loss, test_accuracy = evaluate(params, stats, x_test, y_test)
+        state = {"params": params, "batch_stats": stats, "opt_state": optimizer.init(params)}
+        state, (losses, val_losses) = jax.lax.scan(epoch, state, (batches, indices))
+        test_loss, test_accuracy = evaluate(state["params"], state["batch_stats"], x_test, y_test)
         return {"train_loss": losses.reshape(-1), "val_loss": val_losses, "test_loss": test_loss,
                 "test_accuracy": test_accuracy, "lr": jax.vmap(schedule)(jnp.arange(epochs * steps_per_epoch))}
 
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--width", type=int, default=16, help="channels of the first conv layer")
-    parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adamw")
+    parser.add_argument("--optimizer", choices=sorted(SWEEP_OPTIMIZERS), default="adamw")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out-dir", default="runs/sweep")
     parser.add_argument("--no-sequential", action="store_true", help="skip the one-after-another baseline")
@@ -120,9 +120,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     total_steps = args.epochs * steps_per_epoch
     schedules, labels = make_schedules(args.peaks, args.warmups, args.exponents, total_steps)
     n = len(labels)
-    order = [np.random.default_rng([args.seed, e]).permutation(len(data.y_train)) for e in range(args.epochs)]
-    batches = jnp.asarray(np.stack([o[:steps_per_epoch * args.batch_size] for o in order]).reshape(
-        args.epochs, steps_per_epoch, args.batch_size))
+    batches = jnp.asarray(np.stack([epoch_batches(len(data.y_train), args.batch_size, args.seed, e)
+                                    for e in range(args.epochs)]))
 
     model = CNN(data.x_train.shape[1:3], width=args.width, rngs=nnx.Rngs(args.seed))
     graphdef, params, stats = nnx.split(model, nnx.Param, nnx.BatchStat)

@@ -33,6 +33,10 @@ EXAMPLES = ROOT / "examples"
 sys.path.insert(0, str(EXAMPLES))
 import sweep_schedules  # noqa: E402
 import train_flax  # noqa: E402
+from flax_digits import main as flax_main  # noqa: E402
+from flax_digits.data import load_mnist, read_idx  # noqa: E402
+from flax_digits.optim import OPTIMIZERS, make_schedule  # noqa: E402
+from flax_digits.run_dir import claim_run_dir  # noqa: E402
 
 sys.path.remove(str(EXAMPLES))
 
@@ -217,7 +221,7 @@ def kill_at(monkeypatch, point: str, epoch: int) -> None:
         if (at, at_epoch) == (point, epoch):
             raise Killed(f"{point} {epoch}")
 
-    monkeypatch.setattr(train_flax, "_kill_point", kill_point)
+    monkeypatch.setattr(flax_main, "_kill_point", kill_point)
 
 
 def test_resume_after_a_kill_at_any_point_reproduces_the_uninterrupted_run(uninterrupted, tmp_path, monkeypatch,
@@ -238,7 +242,7 @@ def test_resume_after_a_kill_at_any_point_reproduces_the_uninterrupted_run(unint
     newest = max((run_dir / "tensorboard").glob("events.out.tfevents.*"))
     newest.write_bytes(newest.read_bytes()[:-7])
     # Stopped cleanly after epoch 2, as a preemption would.
-    monkeypatch.setattr(train_flax, "_kill_point", lambda point, epoch: None)
+    monkeypatch.setattr(flax_main, "_kill_point", lambda point, epoch: None)
     first = train_flax.main([*resume, "--stop-after", "2"])
     assert first["interrupted"] and first["epochs_run"] == 2
     assert f"continue with: --resume {run_dir}" in capsys.readouterr().out
@@ -254,7 +258,7 @@ def test_resume_after_a_kill_at_any_point_reproduces_the_uninterrupted_run(unint
     kill_at(monkeypatch, "before-logs", 4)
     with pytest.raises(Killed):
         train_flax.main(resume)
-    monkeypatch.setattr(train_flax, "_kill_point", lambda point, epoch: None)
+    monkeypatch.setattr(flax_main, "_kill_point", lambda point, epoch: None)
     resumed = train_flax.main(resume)
 
     a, b = read_csv(straight_dir), assert_logs_hold_every_step_once(run_dir, 5)
@@ -346,13 +350,13 @@ def write_tiny_mnist(directory: Path, seed: int) -> None:
 
 def test_mnist_idx_files_load_and_train_and_resume_only_on_the_same_data(tmp_path, capsys):
     write_tiny_mnist(tmp_path / "mnist", seed=0)
-    data = train_flax.load_mnist(tmp_path / "mnist", seed=0)
-    x_test = train_flax.read_idx(tmp_path / "mnist" / "t10k-images-idx3-ubyte")
+    data = load_mnist(tmp_path / "mnist", seed=0)
+    x_test = read_idx(tmp_path / "mnist" / "t10k-images-idx3-ubyte")
     assert data.x_train.shape == (180, 28, 28, 1) and data.x_val.shape == (20, 28, 28, 1)
     assert data.x_test.shape == (40, 28, 28, 1) and data.x_test.dtype == np.float32
     np.testing.assert_array_equal(data.x_test[..., 0], x_test / np.float32(255))
-    np.testing.assert_array_equal(data.y_test, train_flax.read_idx(tmp_path / "mnist" / "t10k-labels-idx1-ubyte"))
-    y_train = train_flax.read_idx(tmp_path / "mnist" / "train-labels-idx1-ubyte.gz")
+    np.testing.assert_array_equal(data.y_test, read_idx(tmp_path / "mnist" / "t10k-labels-idx1-ubyte"))
+    y_train = read_idx(tmp_path / "mnist" / "train-labels-idx1-ubyte.gz")
     np.testing.assert_array_equal(np.sort(np.concatenate([data.y_train, data.y_val])), np.sort(y_train))
 
     metrics, run_dir = run(tmp_path / "runs", "mnist", "--data-dir", str(tmp_path / "mnist"), "--epochs", "6",
@@ -378,21 +382,21 @@ def test_mnist_npz_and_bad_files(tmp_path, capsys):
     rng = np.random.default_rng(1)
     (x_train, y_train), (x_test, y_test) = tiny_mnist(rng, 50), tiny_mnist(rng, 10)
     np.savez(tmp_path / "mnist.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
-    data = train_flax.load_mnist(tmp_path, seed=0, val_fraction=0.2)
+    data = load_mnist(tmp_path, seed=0, val_fraction=0.2)
     assert (len(data.y_train), len(data.y_val), len(data.y_test)) == (40, 10, 10)
     np.testing.assert_array_equal(data.x_test[..., 0], x_test / np.float32(255))
 
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(FileNotFoundError, match="no MNIST in"):
-        train_flax.load_mnist(empty)
+        load_mnist(empty)
     (empty / "broken-idx").write_bytes(b"\x08\x03\x00\x00")
     with pytest.raises(ValueError, match="not an IDX file"):
-        train_flax.read_idx(empty / "broken-idx")
+        read_idx(empty / "broken-idx")
     write_idx(empty / "short-idx", np.zeros((2, 3), np.uint8))
     (empty / "short-idx").write_bytes((empty / "short-idx").read_bytes()[:-1])
     with pytest.raises(ValueError, match=r"header says \(2, 3\) \(6 values\), file holds 5"):
-        train_flax.read_idx(empty / "short-idx")
+        read_idx(empty / "short-idx")
 
     # Damaged data: one line naming the file, exit status 2, and no run directory.
     out = tmp_path / "runs"
@@ -416,18 +420,18 @@ def test_mnist_npz_and_bad_files(tmp_path, capsys):
 
 def test_schedule_option_takes_config_strings_and_bare_names():
     total, warmup, per_epoch = 190, 38, 19
-    wsd = train_flax.make_schedule("wsd", 3e-3, warmup, total, per_epoch)
+    wsd = make_schedule("wsd", 3e-3, warmup, total, per_epoch)
     assert wsd == jaxlr.wsd(peak_value=3e-3, total_steps=190, warmup_steps=38, decay_steps=38)
-    one_cycle = train_flax.make_schedule("one_cycle(max_value=0.01, total_steps='100%', pct_start=0.25)", 3e-3,
+    one_cycle = make_schedule("one_cycle(max_value=0.01, total_steps='100%', pct_start=0.25)", 3e-3,
                                          warmup, total, per_epoch)
     assert one_cycle == jaxlr.one_cycle(max_value=0.01, total_steps=190, pct_start=0.25)
-    assert train_flax.make_schedule('{"name": "step_decay", "init_value": 0.1, "step_size": "2ep"}', 3e-3,
+    assert make_schedule('{"name": "step_decay", "init_value": 0.1, "step_size": "2ep"}', 3e-3,
                                     warmup, total, per_epoch) == jaxlr.step_decay(0.1, 38)
-    assert train_flax.make_schedule("cosine_decay", 0.1, warmup, total, per_epoch) == jaxlr.cosine_decay(0.1, 190)
+    assert make_schedule("cosine_decay", 0.1, warmup, total, per_epoch) == jaxlr.cosine_decay(0.1, 190)
     with pytest.raises(ValueError, match="did you mean 'cosine_decay'"):
-        train_flax.make_schedule("cosine_decya", 0.1, warmup, total, per_epoch)
+        make_schedule("cosine_decya", 0.1, warmup, total, per_epoch)
     with pytest.raises(ValueError, match="'d_model' has no default here"):
-        train_flax.make_schedule("noam", 0.1, warmup, total, per_epoch)
+        make_schedule("noam", 0.1, warmup, total, per_epoch)
 
 
 BAD_FLAGS = [
@@ -482,7 +486,7 @@ def test_bad_flags_are_refused_in_one_line_before_anything_is_written(tmp_path, 
 def test_run_directories_are_never_reused(tmp_path, capsys):
     # Runs started in the same second: the second and third get suffixes.
     stamp = "flax-20250101-000000"
-    made = [train_flax.claim_run_dir(tmp_path, None, "{}\n", stamp=stamp) for _ in range(3)]
+    made = [claim_run_dir(tmp_path, None, "{}\n", stamp=stamp) for _ in range(3)]
     assert [path.name for path in made] == [stamp, f"{stamp}-2", f"{stamp}-3"]
     # A --run-name that holds a run is refused, and the run keeps every byte.
     _, run_dir = run(tmp_path, "first", "--epochs", "1", "--width", "8")
@@ -492,7 +496,7 @@ def test_run_directories_are_never_reused(tmp_path, capsys):
     assert snapshot(run_dir) == before
     # An empty directory holds no run: it is used.
     (tmp_path / "empty").mkdir()
-    assert train_flax.claim_run_dir(tmp_path, "empty", "{}\n") == tmp_path / "empty"
+    assert claim_run_dir(tmp_path, "empty", "{}\n") == tmp_path / "empty"
     assert (tmp_path / "empty" / "config.json").read_text() == "{}\n"
 
 
@@ -535,7 +539,7 @@ def test_resume_refuses_what_it_cannot_honour_and_writes_nothing(tmp_path, capsy
         {name for name in before if not name.startswith("checkpoints")}
 
 
-@pytest.mark.parametrize("optimizer", sorted(train_flax.OPTIMIZERS))
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
 def test_every_optimizer_trains_and_reports_its_schedule(tmp_path, optimizer):
     metrics, run_dir = run(tmp_path, optimizer, "--optimizer", optimizer, "--epochs", "2", "--width", "16",
                            "--schedule", "warmup_cosine(peak_value=0.003, warmup_steps='1ep', total_steps='100%')")
