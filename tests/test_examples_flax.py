@@ -14,6 +14,7 @@ import gc
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +36,7 @@ import sweep_schedules  # noqa: E402
 import train_flax  # noqa: E402
 from flax_digits import main as flax_main  # noqa: E402
 from flax_digits.data import load_mnist, read_idx  # noqa: E402
+from flax_digits.logs import Progress  # noqa: E402
 from flax_digits.optim import OPTIMIZERS, make_schedule  # noqa: E402
 from flax_digits.run_dir import claim_run_dir  # noqa: E402
 
@@ -558,6 +560,30 @@ def test_progress_bars_show_the_learning_rate(tmp_path, capsys, kind):
                      "--progress", kind])
     out = capsys.readouterr().out
     assert "epoch 1/1" in out and "| lr 0.00" in out and "val loss" in out
+
+
+def test_progress_auto_prints_one_plain_line_per_epoch_when_stdout_is_not_a_terminal(tmp_path, capsys):
+    pytest.importorskip("tqdm")  # what auto would draw on a terminal
+    capsys.readouterr()
+    train_flax.main(["--out-dir", str(tmp_path), "--run-name", "log", "--epochs", "2", "--width", "8"])
+    out = capsys.readouterr().out  # captured: not a terminal, as a file or a CI log
+    assert "\r" not in out
+    lines = out.splitlines()
+    assert len(lines) == 8, lines
+    assert [line.split(":")[0] for line in lines[:6]] == ["data", "devices", "optimizer", "run directory",
+                                                         "epoch 1/2", "epoch 2/2"]
+    assert lines[6].startswith("test accuracy ") and lines[7].startswith(f"wrote {tmp_path / 'log'}/: ")
+    # The learning rates are the default schedule's (a warmup over the whole run here): 3e-3 * 18/38, * 37/38.
+    rate = r"\| [0-9.e+]+ steps/s"
+    assert re.fullmatch(rf"epoch 1/2: train loss .* \| lr 0\.00142 {rate}, including compilation", lines[4])
+    assert re.fullmatch(rf"epoch 2/2: train loss .* \| lr 0\.00292 {rate}", lines[5])
+
+
+@pytest.mark.parametrize(("terminal", "kind"), [(True, "tqdm"), (False, "none")])
+def test_progress_auto_draws_a_bar_on_a_terminal_only(monkeypatch, terminal, kind):
+    pytest.importorskip("tqdm")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: terminal)
+    assert Progress("auto").kind == kind
 
 
 def test_sweep_runs_all_schedules_in_one_program_with_the_sequential_results(tmp_path, capsys):

@@ -22,16 +22,18 @@ optimizer; ``--early-stopping PATIENCE`` stops on the validation loss with Keras
 restores the best parameters before the test. Both take their decisions on the loss of
 the whole validation set, reduced over every device, so all devices decide alike.
 
-Output: a progress bar per epoch (loss, accuracy and the current learning rate), a
-summary, and a run directory, printed: ``--out-dir/--run-name``, or by default
-``--out-dir/flax-DATE-TIME`` (``-2``, ``-3``... appended when another run took that
-second). A run directory is never reused: a ``--run-name`` that already holds files is
-refused (continue its run with ``--resume``). It holds ``config.json``, ``metrics.csv``
-(per step: lr, train loss and accuracy; per epoch: validation loss and accuracy),
-TensorBoard event files (``tensorboard --logdir RUN_DIR``), ``curves.png`` and
-``metrics.json`` (final test accuracy and loss, validation loss and accuracy of the tested
-parameters, epochs run, wall time), plus an orbax checkpoint after every epoch, saved once
-that epoch's logs are on disk.
+Output: per epoch, on a terminal, a progress bar (loss, accuracy and the current learning
+rate), and where stdout is a file, a pipe or a CI log, one plain line (``--progress
+auto``; ``tqdm``, ``rich`` or ``none`` choose), each ending with the epoch's steps per
+second (the first epoch's marked as including compilation); a summary; and a run
+directory, printed: ``--out-dir/--run-name``, or by default ``--out-dir/flax-DATE-TIME``
+(``-2``, ``-3``... appended when another run took that second). A run directory is never
+reused: a ``--run-name`` that already holds files is refused (continue its run with
+``--resume``). It holds ``config.json``, ``metrics.csv`` (per step: lr, train loss and
+accuracy; per epoch: validation loss and accuracy), TensorBoard event files (``tensorboard
+--logdir RUN_DIR``), ``curves.png`` and ``metrics.json`` (final test accuracy and loss,
+validation loss and accuracy of the tested parameters, epochs run, wall time), plus an
+orbax checkpoint after every epoch, saved once that epoch's logs are on disk.
 
 Resume: ``--resume RUN_DIR`` continues a stopped or killed run from its last checkpoint
 (from the start if it had none), with its saved configuration, and gives exactly the

@@ -15,11 +15,15 @@ from typing import Any
 
 
 class Progress:
-    """A per-epoch progress bar: tqdm, rich, or one plain line per epoch."""
+    """A per-epoch progress bar: tqdm, rich, or one plain line per epoch.
+
+    ``auto`` draws a bar (tqdm, else rich) on a terminal only: where stdout is a file, a pipe
+    or a CI log, a bar's redrawn states would pile up in it, so it prints the plain lines."""
 
     def __init__(self, kind: str) -> None:
         if kind == "auto":
-            kind = next((k for k in ("tqdm", "rich") if _importable(k)), "none")
+            bars = ("tqdm", "rich") if sys.stdout.isatty() else ()
+            kind = next((k for k in bars if _importable(k)), "none")
         self.kind = kind
 
     def start(self, description: str, total: int) -> None:

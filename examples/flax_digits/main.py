@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     events = event_log(run_dir / "tensorboard", trained_steps + 1 if args.resume else None) \
         if lead and continuing else None
     history = meta["history"]
-    epoch = meta["epoch"]
+    epoch = first_epoch = meta["epoch"]
     while epoch < args.epochs and not meta["stopped"]:
         done = train_epoch(trainer, state, data, epoch, args.batch_size, args.seed, extra["pending"], progress,
                            f"epoch {epoch + 1}/{args.epochs}")
@@ -81,7 +81,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         history["steps"].extend(done.steps)
         history["epochs"].append(summary)
         line = (f"train loss {summary['train_loss']:.4f} acc {summary['train_accuracy']:.3f} | val loss "
-                f"{summary['val_loss']:.4f} acc {summary['val_accuracy']:.3f} | lr {summary['lr']:.3g}")
+                f"{summary['val_loss']:.4f} acc {summary['val_accuracy']:.3f} | lr {summary['lr']:.3g} | "
+                f"{len(done.steps) / done.train_seconds:.3g} steps/s")
+        if epoch == first_epoch:  # its first call of the train step traced and compiled it
+            line += ", including compilation"
         if stopper is not None:
             stopping, decision = stopper.update(extra["stopping"], summary["val_loss"])
             extra["stopping"] = stopping
