@@ -6,7 +6,7 @@ with no host round trip and checkpoints with the rest of the training state.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import jax
@@ -308,7 +308,7 @@ def _is_injected(node: Any) -> bool:
     )
 
 
-def _rates_and_scale(node: Any) -> tuple[list[jax.Array], jax.Array]:
+def _rates_and_scale(node: Any, schedule: Callable[[Any], Any] | None = None) -> tuple[list[jax.Array], jax.Array]:
     """The learning rates under ``node``, and the product of the plateau scales that apply
     to all of ``node``.
 
@@ -317,17 +317,22 @@ def _rates_and_scale(node: Any) -> tuple[list[jax.Array], jax.Array]:
     applies to every rate found in the container, however deep. A branching state (one
     inner state per parameter group: ``multi_transform``; the two optimizers of
     :func:`switch_optimizers`) ends that: each branch's rates are multiplied by the scales
-    found in that branch alone, and nothing inside a branch leaks to its siblings.
+    found in that branch alone, and nothing inside a branch leaks to its siblings. With
+    ``schedule``, the update count of a ``ScaleByScheduleState`` is a rate: the schedule at
+    the count its last update used.
     """
     if isinstance(node, PlateauState):
         return [], node.scale
+    if schedule is not None and isinstance(node, optax.ScaleByScheduleState):
+        count = jnp.asarray(node.count)  # a Flax NNX state wraps it in a variable
+        return [jnp.asarray(schedule(jnp.maximum(count - 1, 0)))], jnp.ones((), jnp.float32)
     if isinstance(node, SwitchState):
         # Its own plateau state only decides when to switch: it scales nothing.
-        return _branches([node.first, node.second]), jnp.ones((), jnp.float32)
+        return _branches([node.first, node.second], schedule), jnp.ones((), jnp.float32)
     if isinstance(node, optax.MultiTransformState) or isinstance(getattr(node, "inner_states", None), Mapping):
-        return _branches(list(node.inner_states.values())), jnp.ones((), jnp.float32)
+        return _branches(list(node.inner_states.values()), schedule), jnp.ones((), jnp.float32)
     if _is_injected(node):
-        rates, scale = _rates_and_scale(node.inner_state)
+        rates, scale = _rates_and_scale(node.inner_state, schedule)
         if "learning_rate" in node.hyperparams:
             rates = [jnp.asarray(node.hyperparams["learning_rate"]), *rates]
         return rates, scale
@@ -341,21 +346,21 @@ def _rates_and_scale(node: Any) -> tuple[list[jax.Array], jax.Array]:
         return [], jnp.ones((), jnp.float32)
     rates, scale = [], jnp.ones((), jnp.float32)
     for child in children:
-        child_rates, child_scale = _rates_and_scale(child)
+        child_rates, child_scale = _rates_and_scale(child, schedule)
         rates += child_rates
         scale = scale * child_scale
     return rates, scale
 
 
-def _branches(branches: list[Any]) -> list[jax.Array]:
+def _branches(branches: list[Any], schedule: Callable[[Any], Any] | None) -> list[jax.Array]:
     rates = []
     for branch in branches:
-        branch_rates, branch_scale = _rates_and_scale(branch)
+        branch_rates, branch_scale = _rates_and_scale(branch, schedule)
         rates += [rate * branch_scale for rate in branch_rates]
     return rates
 
 
-def current_lr(opt_state: Any) -> jax.Array:
+def current_lr(opt_state: Any, schedule: Callable[[Any], Any] | None = None) -> jax.Array:
     """The learning rate the last update used, read from an optimizer state.
 
     Finds every ``learning_rate`` hyperparameter of an ``optax.inject_hyperparams`` state
@@ -364,6 +369,17 @@ def current_lr(opt_state: Any) -> jax.Array:
     scales its updates::
 
         lr = learning_rate * prod(scale of each plateau chained in its branch or around it)
+
+    An optimizer built with the schedule itself (``optax.adamw(schedule)``, no
+    ``inject_hyperparams``) keeps no rate, only the update count at which optax evaluates
+    the schedule (its ``ScaleByScheduleState``): pass the ``schedule``, and each such count
+    gives ``learning_rate = schedule(max(count - 1, 0))``. optax evaluates the schedule at
+    the count before incrementing it, so the last update used ``count - 1``; before the first
+    update this is ``schedule(0)``, the rate the first update will use, as
+    ``inject_hyperparams`` reports it. In Flax NNX, after ``optimizer.update(model, grads)``,
+    ``current_lr(optimizer.opt_state, schedule)``: the count is the optimizer's own, so this
+    holds where ``schedule(optimizer.step)`` is one update ahead, and under
+    ``optax.MultiSteps``, whose inner count moves once per accumulated update.
 
     A plateau chained in the same ``chain`` as the optimizer, or around a
     ``multi_transform`` that holds it, applies to it; a plateau inside one parameter group of
@@ -393,11 +409,25 @@ def current_lr(opt_state: Any) -> jax.Array:
         ...     _, state = groups.update(params, state, params, value=loss)
         >>> [round(float(lr), 4) for lr in current_lr(state)]   # group "a" halved, "b" untouched
         [0.05, 0.2]
+        >>> schedule = jaxlr.linear_warmup(1.0, 4)
+        >>> plain = optax.sgd(schedule)   # no inject_hyperparams: pass the schedule
+        >>> state = plain.init(jnp.zeros(2))
+        >>> for _ in range(2):
+        ...     _, state = plain.update(jnp.ones(2), state)
+        >>> float(current_lr(state, schedule))   # the second update used schedule(1)
+        0.25
     """
-    rates, scale = _rates_and_scale(opt_state)
+    if schedule is not None and not callable(schedule):
+        raise TypeError(f"schedule must be a callable of the step (the optimizer's schedule), got {schedule!r}")
+    rates, scale = _rates_and_scale(opt_state, schedule)
     if not rates:
+        if schedule is not None:
+            raise ValueError("no learning rate in this optimizer state: with schedule=, the optimizer must take "
+                             "that schedule as its learning rate (optax.adamw(schedule)), or be built with "
+                             "optax.inject_hyperparams")
         raise ValueError("no learning rate in this optimizer state: build the optimizer with "
-                         "optax.inject_hyperparams(optax.adamw)(learning_rate=schedule)")
+                         "optax.inject_hyperparams(optax.adamw)(learning_rate=schedule), or pass the schedule "
+                         "the optimizer was built with: current_lr(opt_state, schedule)")
     return rates[0] * scale if len(rates) == 1 else jnp.stack(rates) * scale
 
 

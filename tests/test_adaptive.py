@@ -462,3 +462,69 @@ def test_switch_optimizers_decision_plateau_scales_nothing():
     assert float(state.plateau.scale) == pytest.approx(0.1)  # the rule cut: that is the switch
     assert float(updates[0]) == pytest.approx(-0.1)  # sgd(0.1), unscaled
     np.testing.assert_allclose(np.asarray(jaxlr.current_lr(state)), [1.0, 0.1], rtol=1e-6)
+
+
+# --- current_lr(opt_state, schedule): optimizers built with the schedule itself ---------------
+
+
+def test_current_lr_with_the_schedule_reads_what_inject_hyperparams_records():
+    schedule = jaxlr.warmup_cosine(1e-2, 3, 10)
+    params = jnp.zeros(3)
+    injected = optax.chain(optax.inject_hyperparams(optax.adamw)(learning_rate=schedule), plateau())
+    plain = optax.chain(optax.adamw(schedule), plateau())
+    a, b = injected.init(params), plain.init(params)
+    assert float(jaxlr.current_lr(b, schedule)) == float(jaxlr.current_lr(a)) == float(schedule(0))
+    read = jax.jit(jaxlr.current_lr)  # the schedule is a pytree argument
+    for loss in (1.0, 2.0, 0.5, 3.0, 0.1, 0.2, 0.05, 0.3, 0.4, 0.01, 0.02, 0.03):
+        _, a = injected.update(jnp.ones(3), a, params, value=loss)
+        _, b = plain.update(jnp.ones(3), b, params, value=loss)
+        assert float(jaxlr.current_lr(b, schedule)) == float(jaxlr.current_lr(a))
+        # under jit the schedule's float32 arithmetic may round one ulp apart from eager
+        assert float(read(b, schedule)) == pytest.approx(float(jaxlr.current_lr(a)), rel=1e-6)
+    assert float(jaxlr.current_lr(b, schedule)) == pytest.approx(float(schedule(11)) * 0.5**5, rel=1e-6)
+
+
+def test_current_lr_with_the_schedule_counts_the_updates_multisteps_made():
+    schedule = jaxlr.linear_warmup(1.0, 4, init_value=0.2)
+    accumulate = optax.MultiSteps(optax.sgd(schedule), every_k_schedule=2)
+    params = jnp.zeros(1)
+    state, applied = accumulate.init(params), []
+    for _ in range(4):  # two real updates, on the second and fourth calls
+        updates, state = accumulate.update(jnp.ones(1), state, params)
+        applied.append(-float(updates[0]))
+    assert applied == [0.0, pytest.approx(0.2), 0.0, pytest.approx(0.4)]
+    assert float(jaxlr.current_lr(state, schedule)) == pytest.approx(0.4)  # schedule(1), not schedule(3)
+
+
+def test_current_lr_of_an_nnx_optimizer_is_the_rate_its_last_update_applied():
+    nnx = pytest.importorskip("flax.nnx")
+    schedule = jaxlr.linear_warmup(1.0, 4, init_value=0.2)  # 0.2, 0.4, 0.6, 0.8, 1.0
+    model = nnx.Linear(2, 1, use_bias=False, rngs=nnx.Rngs(0))
+    optimizer = nnx.Optimizer(model, optax.chain(optax.sgd(schedule), plateau()), wrt=nnx.Param)
+    x = jnp.ones((1, 2))
+
+    @nnx.jit
+    def train_step(model, optimizer, value):
+        grads = nnx.grad(lambda model: model(x).sum())(model)  # 1 for each weight
+        optimizer.update(model, grads, value=value)
+        return jaxlr.current_lr(optimizer.opt_state, schedule)
+
+    applied, read = [], []
+    for value in (1.0, 2.0, 3.0, 0.5, 0.6):  # plateau (patience 0): cuts at 2.0, 3.0 and 0.6
+        before = float(model.kernel[...][0, 0])
+        read.append(float(train_step(model, optimizer, value)))
+        applied.append(before - float(model.kernel[...][0, 0]))  # sgd: rate x gradient 1
+        if len(read) == 1:  # the count is 1 now: schedule(optimizer.step) is the next update's rate
+            assert float(schedule(optimizer.step[...])) == pytest.approx(0.4)
+    np.testing.assert_allclose(read, applied, rtol=1e-5)
+    np.testing.assert_allclose(read, [0.2, 0.4 * 0.5, 0.6 * 0.25, 0.8 * 0.25, 1.0 * 0.125], rtol=1e-6)
+
+
+def test_current_lr_with_a_schedule_refuses_what_it_cannot_read():
+    params = jnp.zeros(2)
+    with pytest.raises(TypeError, match="schedule must be a callable"):
+        jaxlr.current_lr(optax.sgd(jaxlr.constant(0.1)).init(params), 0.1)
+    with pytest.raises(ValueError, match=r"with schedule=, the optimizer must take that schedule"):
+        jaxlr.current_lr(optax.sgd(0.1).init(params), jaxlr.constant(0.1))
+    with pytest.raises(ValueError, match=r"current_lr\(opt_state, schedule\)"):
+        jaxlr.current_lr(optax.sgd(jaxlr.constant(0.1)).init(params))

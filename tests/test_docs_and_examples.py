@@ -34,6 +34,8 @@ def test_readme_quick_start_runs_and_prints_what_it_says(capsys):
     assert "0.0001" in printed  # current_lr after the first update of the adaptive example
     assert "['clip', 'constant', 'cooldown'] noam(d_model=512, warmup_steps=4000)" in printed
     assert bool(namespace["decision"].improved) and not bool(namespace["decision"].stop)
+    assert "0.0002" in printed  # the NNX update's rate, schedule(2)
+    assert int(namespace["net_optimizer"].step[...]) == 3
     assert "[ 1.  -2.   0.5]" in printed  # the plain-JAX loop fits its regression
     assert float(namespace["mse"](namespace["model"])) < 0.01  # and the Equinox one, from 5.27
     np.testing.assert_allclose(np.asarray(namespace["w"]), [1.0, -2.0, 0.5], atol=1e-4)
