@@ -64,11 +64,15 @@ def max_step() -> int:
     Without ``jax_enable_x64`` JAX holds integer steps as int32, and a larger step would
     wrap around to a negative one and print the value of a different step.
     """
-    return 2**53 if jax.config.jax_enable_x64 else 2**31 - 1
+    return 2**53 if _x64() else 2**31 - 1
+
+
+def _x64() -> bool:
+    return bool(jax.config.read("jax_enable_x64"))
 
 
 def _range_hint() -> str:
-    if jax.config.jax_enable_x64:
+    if _x64():
         return "past 2**53, the largest step counted exactly"
     return "past 2**31 - 1, the largest step without 64-bit JAX (set JAX_ENABLE_X64=1 for steps up to 2**53)"
 
@@ -86,7 +90,7 @@ def _schedule(spec: str, steps_per_epoch: int | None) -> Schedule:
 
 def _values(schedule: Schedule, steps: np.ndarray) -> np.ndarray:
     """The schedule at ``steps`` (already checked to lie in ``[0, max_step()]``), as float64."""
-    dtype = np.int64 if jax.config.jax_enable_x64 else np.int32
+    dtype = np.int64 if _x64() else np.int32
     try:
         values = np.asarray(schedule(steps.astype(dtype)), dtype=np.float64)
     except ValueError as error:  # a step the schedule refuses

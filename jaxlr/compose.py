@@ -14,6 +14,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from jaxlr._base import (
     Numbers,
@@ -69,7 +70,7 @@ class per_epoch(Schedule):
 
     schedule: Schedule
     steps_per_epoch: Scalar
-    staircase: bool = static_field(True)
+    staircase: bool = static_field(default=True)
 
     def _check(self) -> None:
         check_schedule("schedule", self.schedule)
@@ -150,7 +151,7 @@ class scale(Schedule):
         check_schedule("schedule", self.schedule)
         check_nonnegative("factor", self.factor)
 
-    def _value(self, step: jax.Array) -> jax.Array:
+    def _value(self, step: jax.Array) -> ArrayLike:
         return self.factor * self.schedule(step)
 
 
@@ -279,7 +280,7 @@ class cooldown(Schedule):
     schedule: Schedule
     total_steps: Scalar
     cooldown_steps: Scalar
-    shape: str = static_field("linear")
+    shape: str = static_field(default="linear")
 
     def _check(self) -> None:
         check_schedule("schedule", self.schedule)
@@ -410,6 +411,12 @@ class join(Schedule):
     schedules: Pieces
     boundaries: Numbers
 
+    def __init__(self, schedules: Sequence[Schedule | Callable[..., Any]] | Pieces, boundaries: Numbers) -> None:
+        # Declared for type checkers: the field holds Pieces, the argument is a list of schedules.
+        object.__setattr__(self, "schedules", schedules)
+        object.__setattr__(self, "boundaries", boundaries)
+        self.__post_init__()
+
     def __post_init__(self) -> None:
         if not isinstance(self.schedules, Pieces):
             if not isinstance(self.schedules, list | tuple) or not self.schedules:
@@ -421,7 +428,7 @@ class join(Schedule):
         check_sequence("boundaries", self.boundaries)
         check_nonnegative("boundaries", self.boundaries)
         check_increasing("boundaries", self.boundaries)
-        n_boundaries = jnp.shape(self.boundaries)[-1]
+        n_boundaries = np.shape(self.boundaries)[-1]
         if n_boundaries != len(self.schedules) - 1:
             raise ValueError(
                 f"boundaries must have one entry fewer than schedules, got {n_boundaries} boundaries "
@@ -451,7 +458,7 @@ class join(Schedule):
         if jnp.shape(whole)[-1]:
             start = jnp.where(k > 0, jnp.take(whole, k - 1, mode="clip"), 0)
         else:
-            start = jnp.zeros((), whole.dtype)
+            start = jnp.zeros((), jnp.result_type(whole))
         dtype = jax.dtypes.canonicalize_dtype(jnp.promote_types(step.dtype, start.dtype))
         local = step.astype(dtype) - start.astype(dtype)
         group = jnp.take(jnp.asarray(pieces.group), k, mode="clip")

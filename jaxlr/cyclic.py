@@ -10,6 +10,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from jaxlr._base import (
     Scalar,
@@ -96,7 +97,7 @@ def _cycle_of(step: jax.Array, first: Scalar, mul: Scalar) -> tuple[jax.Array, j
     # index stays below 32), so it is kept finite: it must not see the linear index.
     m = jnp.where(geometric, mul, 2.0)
 
-    def start(i):
+    def start(i: ArrayLike) -> ArrayLike:
         return first * (m**i - 1.0) / (m - 1.0)
 
     geometric_index = jnp.floor(jnp.log1p(t / first * (m - 1.0)) / jnp.log(m))
@@ -235,7 +236,7 @@ class cyclic(Schedule):
     max_value: Scalar
     step_size_up: Scalar
     step_size_down: Scalar | None = None
-    mode: str = static_field("triangular")
+    mode: str = static_field(default="triangular")
     gamma: Scalar = 1.0
 
     def _check(self) -> None:
@@ -259,13 +260,14 @@ class cyclic(Schedule):
                     f"step {int_limit()}: at most about 1 + 4e-8, got {_format(self.gamma)}"
                 )
 
-    def _value(self, step: jax.Array) -> jax.Array:
+    def _value(self, step: jax.Array) -> ArrayLike:
         up = self.step_size_up
         down = up if self.step_size_down is None else self.step_size_down
         total = fit(up + down)
         position = mod_steps(step, total)
         rising = position <= up
         ramp = jnp.where(rising, progress(position, up), remaining(jnp.maximum(position - up, 0.0), down))
+        scale: ArrayLike
         if self.mode == "triangular":
             scale = 1.0
         elif self.mode == "triangular2":
@@ -302,10 +304,10 @@ class one_cycle(Schedule):
     max_value: Scalar
     total_steps: Scalar
     pct_start: Scalar = 0.3
-    anneal: str = static_field("cos")
+    anneal: str = static_field(default="cos")
     div_factor: Scalar = 25.0
     final_div_factor: Scalar = 1e4
-    three_phase: bool = static_field(False)
+    three_phase: bool = static_field(default=False)
 
     def _check(self) -> None:
         check_nonnegative("max_value", self.max_value)
@@ -315,7 +317,7 @@ class one_cycle(Schedule):
         check_positive("div_factor", self.div_factor)
         check_positive("final_div_factor", self.final_div_factor)
 
-    def _value(self, step: jax.Array) -> jax.Array:
+    def _value(self, step: jax.Array) -> ArrayLike:
         t = as_float(step)
         initial = self.max_value / self.div_factor
         minimum = initial / self.final_div_factor

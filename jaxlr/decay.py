@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+from jax.typing import ArrayLike
 
 from jaxlr._base import (
     Numbers,
@@ -58,7 +60,7 @@ def exponential_value(
     return value
 
 
-def cosine_value(init: Scalar, end: Scalar, left: jax.Array, done: jax.Array, exponent: Scalar) -> jax.Array:
+def cosine_value(init: Scalar, end: Scalar, left: ArrayLike, done: ArrayLike, exponent: Scalar) -> jax.Array:
     """``end + (init - end) * (½(1 + cos(π·done))) ** exponent``, ``left = 1 - done``.
 
     ``½(1 + cos πp)`` is written ``sin²(π·left/2)`` and its complement ``sin²(π·done/2)``:
@@ -142,7 +144,7 @@ class polynomial(Schedule):
     transition_steps: Scalar
     power: Scalar = 1.0
     transition_begin: Scalar = 0
-    cycle: bool = static_field(False)
+    cycle: bool = static_field(default=False)
 
     def _check(self) -> None:
         check_nonnegative("init_value", self.init_value)
@@ -305,7 +307,7 @@ class piecewise_constant(Schedule):
 
     boundaries: Numbers
     values: Numbers
-    inclusive: bool = static_field(False)
+    inclusive: bool = static_field(default=False)
 
     def _check(self) -> None:
         check_sequence("boundaries", self.boundaries)
@@ -313,7 +315,7 @@ class piecewise_constant(Schedule):
         check_increasing("boundaries", self.boundaries)
         check_sequence("values", self.values, min_length=1)
         check_nonnegative("values", self.values)
-        n_boundaries, n_values = jnp.shape(self.boundaries)[-1], jnp.shape(self.values)[-1]
+        n_boundaries, n_values = np.shape(self.boundaries)[-1], np.shape(self.values)[-1]
         if n_values != n_boundaries + 1:
             raise ValueError(
                 f"values must have one more entry than boundaries, got {n_values} values "
@@ -353,7 +355,7 @@ class piecewise_linear(Schedule):
         check_increasing("steps", self.steps)
         check_sequence("values", self.values, min_length=1)
         check_nonnegative("values", self.values)
-        n_steps, n_values = jnp.shape(self.steps)[-1], jnp.shape(self.values)[-1]
+        n_steps, n_values = np.shape(self.steps)[-1], np.shape(self.values)[-1]
         if n_steps != n_values:
             raise ValueError(f"steps and values must have the same length, got {n_steps} and {n_values}")
 
@@ -393,7 +395,7 @@ class exponential_decay(Schedule):
     init_value: Scalar
     decay_rate: Scalar
     decay_steps: Scalar = 1
-    staircase: bool = static_field(False)
+    staircase: bool = static_field(default=False)
     transition_begin: Scalar = 0
     end_value: Scalar | None = None
 
@@ -433,14 +435,14 @@ class inverse_time_decay(Schedule):
     init_value: Scalar
     decay_rate: Scalar
     decay_steps: Scalar = 1
-    staircase: bool = static_field(False)
+    staircase: bool = static_field(default=False)
 
     def _check(self) -> None:
         check_nonnegative("init_value", self.init_value)
         check_positive("decay_rate", self.decay_rate)
         check_positive("decay_steps", self.decay_steps)
 
-    def _value(self, step: jax.Array) -> jax.Array:
+    def _value(self, step: jax.Array) -> ArrayLike:
         progress = floor_div(step, self.decay_steps) if self.staircase else exact_div(as_float(step), self.decay_steps)
         return self.init_value / (1.0 + self.decay_rate * progress)
 
@@ -478,6 +480,7 @@ class inverse_sqrt_decay(Schedule):
     def _value(self, step: jax.Array) -> jax.Array:
         t = as_float(step)
         warmup = self.warmup_steps
+        timescale: ArrayLike
         if self.timescale is None:
             timescale = jnp.where(warmup > 0, warmup, 10_000.0)
         else:
@@ -519,7 +522,7 @@ class cosine_decay(Schedule):
     decay_steps: Scalar
     end_value: Scalar = 0.0
     exponent: Scalar = 1.0
-    periodic: bool = static_field(False)
+    periodic: bool = static_field(default=False)
 
     def _check(self) -> None:
         check_nonnegative("init_value", self.init_value)

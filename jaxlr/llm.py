@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from jaxlr._base import (
     Scalar,
@@ -16,7 +17,6 @@ from jaxlr._base import (
     check_nonnegative,
     check_number,
     check_positive,
-    count_reached,
     fit,
     is_concrete,
     progress,
@@ -24,6 +24,7 @@ from jaxlr._base import (
     scaled_power,
     schedule_class,
     static_field,
+    step_reached,
     sub_steps,
 )
 from jaxlr.decay import DECAY_SHAPES, decay_weights
@@ -71,8 +72,8 @@ class wsd(Schedule):
     decay_steps: Scalar
     init_value: Scalar = 0.0
     end_value: Scalar = 0.0
-    decay_shape: str = static_field("linear")
-    warmup_shape: str = static_field("linear")
+    decay_shape: str = static_field(default="linear")
+    warmup_shape: str = static_field(default="linear")
 
     def __post_init__(self) -> None:
         for name in ("warmup_steps", "decay_steps"):
@@ -110,10 +111,7 @@ class wsd(Schedule):
         # Exact for integer steps (t - decay_start in float32 cancels near 2**31).
         decay_start = fit(decay_start)
         after = sub_steps(step, decay_start)
-        # A NumPy boundary when concrete: count_reached then compares it in float64.
-        start = np.reshape(np.asarray(decay_start, np.float64), (1,)) if is_concrete(decay_start) else \
-            jnp.reshape(decay_start, (1,))
-        started = count_reached(start, step) > 0
+        started = step_reached(step, decay_start)
         left, done = remaining(after, self.decay_steps), progress(after, self.decay_steps)
         if self.decay_shape == "exponential":
             positive = self.peak_value > 0
@@ -151,7 +149,7 @@ class noam(Schedule):
         check_positive("warmup_steps", self.warmup_steps)
         check_nonnegative("scale", self.scale)
 
-    def _value(self, step: jax.Array) -> jax.Array:
+    def _value(self, step: jax.Array) -> ArrayLike:
         t = as_float(step)
         decay = jax.lax.rsqrt(jnp.maximum(t, 1.0))
         warmup = t * self.warmup_steps**-1.5
