@@ -79,10 +79,42 @@ def schedule_class(cls: _S) -> _S:
     jax.tree_util.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
     if not cls.__name__.startswith("_"):
         REGISTRY[cls.__name__] = cls
+        cls.__doc__ = _with_numbers_note(cls.__doc__)
     return cls
 
 
-class Schedule:
+NUMBERS_NOTE = """\
+    Every number above (``Scalar`` in the signature) may be a Python ``int`` or ``float``, a
+    NumPy scalar, or a NumPy or JAX array, concrete or traced: ``jax.vmap`` over it batches
+    schedules, and ``jax.grad`` differentiates with respect to it. Options (strings and
+    flags) are static: changing one compiles anew.
+"""
+
+
+def _with_numbers_note(doc: str | None) -> str | None:
+    """A family's docstring with :data:`NUMBERS_NOTE` after its ``Args:`` section: said once
+    here, shown by ``help()`` and the API pages of every family."""
+    if not doc or "\n    Args:\n" not in doc or NUMBERS_NOTE in doc:
+        return doc
+    at = doc.find("\n    Example:")
+    return doc + "\n" + NUMBERS_NOTE if at < 0 else doc[:at] + "\n" + NUMBERS_NOTE.rstrip("\n") + "\n" + doc[at:]
+
+
+class _ScheduleType(type):
+    """The type of schedule classes: ``dir()`` of one, and so ``help()``, leaves out what the
+    dataclass machinery adds (``__dataclass_fields__``, the generated ``__init__`` and
+    ``__setattr__``...); the class docstring and signature say what a user calls."""
+
+    HIDDEN = frozenset({
+        "__annotations__", "__dataclass_fields__", "__dataclass_params__", "__match_args__", "__dict__",
+        "__weakref__", "__init__", "__post_init__", "__setattr__", "__delattr__",
+    })
+
+    def __dir__(cls) -> list[str]:
+        return [name for name in super().__dir__() if name not in _ScheduleType.HIDDEN]
+
+
+class Schedule(metaclass=_ScheduleType):
     """A learning-rate schedule: a pure, jit-compilable function ``step -> value``.
 
     Calling a schedule accepts a Python int or float, a NumPy or JAX scalar, or an array of
@@ -121,6 +153,8 @@ class Schedule:
         raise NotImplementedError
 
     def __call__(self, step: ArrayLike) -> jax.Array:
+        """The learning rate at ``step``: an int, a float or an array of steps (negative
+        ones are step 0), as a floating JAX array of the step's shape."""
         step = jnp.maximum(as_step(step), 0)
         value = jnp.asarray(self._value(step))
         if not jnp.issubdtype(value.dtype, jnp.floating):
@@ -132,6 +166,8 @@ class Schedule:
         return jnp.broadcast_to(value, jnp.broadcast_shapes(value.shape, step.shape))
 
     def __repr__(self) -> str:
+        """The call that builds this schedule, defaults left out: a string
+        ``jaxlr.from_config`` builds an equal schedule from."""
         parts = []
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             value = getattr(self, f.name)
@@ -154,6 +190,7 @@ class Schedule:
         return config
 
     def __eq__(self, other: object) -> bool:
+        """Equal: the same family with equal hyperparameters (``10`` and ``10.0`` alike)."""
         if type(other) is not type(self):
             return NotImplemented
         a, tree_a = jax.tree_util.tree_flatten(self)
@@ -162,6 +199,7 @@ class Schedule:
         return same_structure and all(_same(x, y) for x, y in zip(a, b, strict=True))
 
     def __hash__(self) -> int:
+        """Equal schedules hash alike, so ``jax.jit`` shares one compiled program among them."""
         # Consistent with __eq__, so that `jax.jit(schedule)` (which hashes the function)
         # works and equal schedules share a compiled program.
         leaves, tree = jax.tree_util.tree_flatten(self)

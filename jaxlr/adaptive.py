@@ -244,6 +244,15 @@ class early_stopping:
     inf value counts as no improvement, as in Keras. ``value`` is a number or an array
     holding one number, so both decisions are scalars.
 
+    Args:
+        min_delta: the margin a value must beat the best by to count as an improvement (its
+            absolute value is used, as Keras does).
+        patience: values without an improvement tolerated before stopping (>= 0).
+        mode: "min" (lower is better) or "max".
+        baseline: a value the monitored one must also beat for the wait to reset; None for
+            none.
+        start_from_epoch: values offered before this epoch are ignored (>= 0).
+
     Example:
         >>> import jaxlr
         >>> rule = jaxlr.early_stopping(patience=2)
@@ -424,6 +433,13 @@ def switch_optimizers(
     first. Both states are kept; ``second``'s is untouched until the switch, so it starts
     fresh there, with its own schedule counting from its own first update. The choice is a
     ``lax.cond`` inside ``jit``: no recompilation, no host round trip.
+
+    Args:
+        first: the optimizer until the switch.
+        second: the optimizer after it.
+        switch_step: the update at which to switch (> 0); None to switch on a plateau only.
+        on_plateau: a :func:`reduce_on_plateau` rule whose first cut is the switch; None to
+            switch at ``switch_step`` only.
 
     Example:
         >>> import jax.numpy as jnp, optax, jaxlr

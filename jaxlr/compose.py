@@ -61,6 +61,12 @@ class per_epoch(Schedule):
     count. With ``staircase=False`` the epoch is fractional, so the decay is smooth within
     an epoch.
 
+    Args:
+        schedule: a schedule whose steps are epochs.
+        steps_per_epoch: ``E``, optimizer steps per epoch (> 0).
+        staircase: True to evaluate at the whole epoch (constant within an epoch, as a torch
+            scheduler stepped once per epoch); False at the fractional epoch ``t / E``.
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.per_epoch(jaxlr.multistep_decay(1.0, milestones=[2], gamma=0.1), steps_per_epoch=100)
@@ -97,6 +103,11 @@ class from_fn(Schedule):
 
     torch's ``LambdaLR(optimizer, lr_lambda)`` multiplies the base rate by
     ``lr_lambda(epoch)``: ``from_fn(lambda t, lr: lr * lr_lambda(t), lr=base_lr)``.
+
+    Args:
+        fn: a pure JAX function ``fn(step, **params)`` of a step array, returning the rate.
+        params: the function's numeric hyperparameters, by name (also accepted as keyword
+            arguments); they are the schedule's pytree leaves.
 
     Example:
         >>> import jax
@@ -138,6 +149,10 @@ def _lift(schedule: Any) -> Schedule:
 class scale(Schedule):
     """``factor * schedule(t)``.
 
+    Args:
+        schedule: the schedule to scale.
+        factor: the factor (>= 0).
+
     Example:
         >>> import jaxlr
         >>> float(jaxlr.scale(jaxlr.constant(0.5), factor=0.1)(0))
@@ -158,6 +173,11 @@ class scale(Schedule):
 @schedule_class
 class clip(Schedule):
     """``schedule(t)`` clipped to ``[min_value, max_value]`` (either bound may be None).
+
+    Args:
+        schedule: the schedule to clip.
+        min_value: the lower bound (>= 0); None for none.
+        max_value: the upper bound (>= ``min_value``); None for none.
 
     Example:
         >>> import jaxlr
@@ -194,6 +214,10 @@ class clip(Schedule):
 class multiply(Schedule):
     """``first(t) * second(t)``: torch's ``ChainedScheduler`` of multiplicative factors.
 
+    Args:
+        first: a schedule (the base rate, say).
+        second: a schedule (a factor, say a warmup from 0 to 1).
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.multiply(jaxlr.constant(0.1), jaxlr.linear_warmup(1.0, 10))
@@ -215,6 +239,10 @@ class multiply(Schedule):
 @schedule_class
 class shift(Schedule):
     """``schedule(t - steps)``: the schedule delayed, holding ``schedule(0)`` before.
+
+    Args:
+        schedule: the schedule to delay.
+        steps: the delay in steps (>= 0).
 
     Example:
         >>> import jaxlr
@@ -239,6 +267,10 @@ class repeat(Schedule):
     """``schedule(t mod period)``: the first ``period`` steps, over and over.
 
     The position is taken in integer arithmetic, exact at any step.
+
+    Args:
+        schedule: the schedule whose first ``period`` steps repeat.
+        period: the length of one repetition in steps (> 0).
 
     Example:
         >>> import jaxlr
@@ -269,6 +301,12 @@ class cooldown(Schedule):
 
     ``shape``: "linear" ``1 - q``, "cosine" ``½(1 + cos πq)``, "1-sqrt" ``1 - sqrt(q)``.
     ``cooldown(constant(peak), T, C)`` after a warmup is a warmup-stable-decay schedule.
+
+    Args:
+        schedule: the schedule to cool down.
+        total_steps: ``T``, the step at which the value reaches 0 (> 0).
+        cooldown_steps: ``C``, the cooldown's length in steps (>= 0, <= ``T``).
+        shape: "linear", "cosine" or "1-sqrt".
 
     Example:
         >>> import jaxlr
@@ -400,6 +438,11 @@ class join(Schedule):
 
     torch's ``SequentialLR(schedulers, milestones)`` is ``join(schedules, milestones)``;
     optax's ``sgdr_schedule`` is a join of ``warmup_cosine`` pieces.
+
+    Args:
+        schedules: the pieces, in order: jaxlr schedules or functions of the step.
+        boundaries: the steps at which each piece after the first starts, strictly
+            increasing; one entry fewer than ``schedules``.
 
     Example:
         >>> import jaxlr

@@ -131,6 +131,19 @@ class cosine_restarts(Schedule):
     ``end_value = 0``. optax's ``sgdr_schedule`` is a join of warmup-cosine pieces: see
     :func:`jaxlr.join`.
 
+    Args:
+        init_value: the first cycle's peak (>= 0).
+        first_period: the first cycle's length in steps (> 0).
+        period_mul: how much longer each cycle is than the one before (>= 1; torch's
+            ``T_mult``, Keras' ``t_mul``).
+        value_mul: how much each cycle's cosine part is scaled from the one before (> 0;
+            Keras' ``m_mul``, timm's ``cycle_decay``).
+        end_value: the floor every cycle decays to (>= 0; Keras' ``alpha * initial``).
+        warmup_steps: steps at the start of every cycle that ramp linearly from
+            ``end_value`` up to the cycle's peak (>= 0, <= ``first_period``).
+        cycles: how many cycles to run before holding ``end_value`` (> 0); None to restart
+            for ever.
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.cosine_restarts(1.0, first_period=10, period_mul=2.0, value_mul=0.5)
@@ -225,6 +238,15 @@ class cyclic(Schedule):
 
     Matches torch ``CyclicLR(base_lr, max_lr, step_size_up, step_size_down, mode, gamma)``.
 
+    Args:
+        base_value: the value at the bottom of every cycle (>= 0).
+        max_value: the value at the top of the first cycle (>= 0).
+        step_size_up: the rise's length in steps (> 0).
+        step_size_down: the fall's length in steps (> 0); None for ``step_size_up``.
+        mode: "triangular" (the same amplitude every cycle), "triangular2" (halved each
+            cycle) or "exp_range" (scaled by ``gamma ** t``).
+        gamma: the amplitude's factor per step in "exp_range" mode (> 0).
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.cyclic(0.1, 1.0, step_size_up=4, mode="triangular2")
@@ -293,6 +315,16 @@ class one_cycle(Schedule):
     ``total_steps``). optax's ``cosine_onecycle_schedule`` ends its phases one step later, at
     ``p·T`` and ``T``; ``join([cosine_decay(initial, p·T, end_value=max_value),
     cosine_decay(max_value, T - p·T, end_value=minimum)], [p·T])`` is optax's version.
+
+    Args:
+        max_value: the peak (>= 0).
+        total_steps: ``T``, the steps of the whole cycle (> 0).
+        pct_start: the fraction of ``T`` spent rising, in (0, 1).
+        anneal: "cos" (cosine phases) or "linear".
+        div_factor: the start is ``max_value / div_factor`` (> 0).
+        final_div_factor: the end is ``max_value / div_factor / final_div_factor`` (> 0).
+        three_phase: False for up then down to the end; True for up, back down to the
+            start, then down to the end.
 
     Example:
         >>> import jaxlr

@@ -57,6 +57,18 @@ class wsd(Schedule):
     num_training_steps=T, warmup_type, decay_type, min_lr_ratio=m)`` with ``init_value =
     end_value = m * peak``: HF starts its warmup at ``m * peak``, not at 0.
 
+    Args:
+        peak_value: the value held between the warmup and the decay (>= 0).
+        total_steps: ``T``, the step at which the decay ends (> 0).
+        warmup_steps: ``W``, the warmup's length in steps, or a fraction of ``T`` given as
+            a float in (0, 1) (>= 0).
+        decay_steps: ``D``, the decay's length in steps, or a fraction of ``T`` given as a
+            float in (0, 1) (>= 0; ``W + D <= T``).
+        init_value: the value at step 0 (>= 0; > 0 for the exponential warmup).
+        end_value: the value at ``T`` and after it (>= 0; > 0 for the exponential decay).
+        decay_shape: "linear", "cosine", "1-sqrt" or "exponential".
+        warmup_shape: "linear", "cosine", "1-sqrt" or "exponential".
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.wsd(1.0, total_steps=100, warmup_steps=10, decay_steps=0.2)
@@ -133,6 +145,11 @@ class noam(Schedule):
     tensor2tensor and the Annotated Transformer count steps from 1: evaluate at ``t + 1``
     to reproduce them.
 
+    Args:
+        d_model: the model width (> 0): the peak scales as ``d_model ** -0.5``.
+        warmup_steps: the step at which the peak is reached (> 0).
+        scale: a factor on the whole schedule (>= 0).
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.noam(d_model=512, warmup_steps=4000)
@@ -163,6 +180,11 @@ class rex_decay(Schedule):
     Formula, with ``z = 1 - min(t, T) / T``::
 
         lr(t) = end + (init - end) * z / (½ + ½ z)
+
+    Args:
+        init_value: the value at step 0 (>= 0).
+        total_steps: ``T``, the decay's length in steps (> 0).
+        end_value: the value at ``T`` and after it (>= 0).
 
     Example:
         >>> import jaxlr
@@ -197,6 +219,15 @@ class tanh_decay(Schedule):
 
     With the defaults (``lower=-7``, ``upper=3``) it starts at ``0.99999917·init`` and reaches
     ``end + 0.0025·(init - end)`` just before ``D``, as timm's does.
+
+    Args:
+        init_value: the value the decay starts near (>= 0).
+        decay_steps: ``D``, the decay's length in steps (> 0).
+        end_value: the value at ``D`` and after it (>= 0).
+        lower: the argument of ``tanh`` at step 0 (<= ``upper``): the more negative, the
+            longer the value stays near ``init_value``.
+        upper: the argument of ``tanh`` at ``D``: the larger, the closer to ``end_value``
+            the value gets before ``D``.
 
     Example:
         >>> import jaxlr

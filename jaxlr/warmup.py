@@ -72,6 +72,11 @@ class linear_warmup(Schedule):
     Matches Hugging Face ``get_constant_schedule_with_warmup`` (with ``init_value=0``) and
     ``optax.linear_schedule(init_value, peak_value, warmup_steps)``.
 
+    Args:
+        peak_value: the value at the end of the warmup, held after it (>= 0).
+        warmup_steps: ``W``, the ramp's length in steps (>= 0; 0 starts at the peak).
+        init_value: the value at step 0 (>= 0).
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.linear_warmup(1.0, warmup_steps=4)
@@ -97,6 +102,11 @@ class exponential_warmup(Schedule):
     """Geometric ramp from ``init_value`` to ``peak_value`` over ``warmup_steps``, then hold.
 
     Formula: ``lr(t) = init * (peak / init) ** (min(t, W) / W)``; both values must be > 0.
+
+    Args:
+        peak_value: the value at the end of the warmup, held after it (> 0).
+        warmup_steps: ``W``, the ramp's length in steps (>= 0).
+        init_value: the value at step 0 (> 0).
 
     Example:
         >>> import jaxlr
@@ -247,6 +257,15 @@ class warmup_cosine(_warmup_decay):
     cosine is not clamped). Keras' ``CosineDecay`` counts ``decay_steps`` after the warmup:
     see :func:`jaxlr.warmup_then`.
 
+    Args:
+        peak_value: the value at the end of the warmup, where the decay starts (>= 0).
+        warmup_steps: ``W``, the linear warmup's length in steps (>= 0, < ``total_steps``).
+        total_steps: ``T``, the step at which the decay ends, the warmup included (> 0).
+        init_value: the value at step 0 (>= 0).
+        end_value: the value at ``T`` and after it (>= 0).
+        exponent: the power of the half-cosine weight (> 0): above 1 the value falls faster
+            after the peak, below 1 it stays near the peak longer.
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.warmup_cosine(1.0, warmup_steps=10, total_steps=110)
@@ -278,6 +297,13 @@ class warmup_linear(_warmup_decay):
     num_training_steps=T)`` (with ``init_value = end_value = 0``), the recipe of most
     fine-tuning scripts.
 
+    Args:
+        peak_value: the value at the end of the warmup, where the decay starts (>= 0).
+        warmup_steps: ``W``, the linear warmup's length in steps (>= 0, < ``total_steps``).
+        total_steps: ``T``, the step at which the decay ends, the warmup included (> 0).
+        init_value: the value at step 0 (>= 0).
+        end_value: the value at ``T`` and after it (>= 0).
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.warmup_linear(1.0, warmup_steps=10, total_steps=110)
@@ -302,6 +328,16 @@ class warmup_exponential(Schedule):
     bounded by ``end_value`` as in :func:`jaxlr.exponential_decay`. Matches
     ``optax.warmup_exponential_decay_schedule`` (its ``transition_steps`` is
     ``decay_steps``).
+
+    Args:
+        peak_value: the value at the end of the warmup, where the decay starts (>= 0).
+        warmup_steps: ``W``, the linear warmup's length in steps (>= 0).
+        decay_rate: the factor per ``decay_steps`` steps after the warmup (> 0).
+        decay_steps: the steps over which the value is multiplied by ``decay_rate`` (> 0).
+        init_value: the value at step 0 (>= 0).
+        staircase: False for a smooth decay; True to multiply once per whole
+            ``decay_steps``, a staircase.
+        end_value: a bound the value does not pass (a floor for a decay); None for none.
 
     Example:
         >>> import jaxlr

@@ -11,6 +11,7 @@ installs both; pyright comes with Node.js as a wheel, so it needs no download).
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -21,9 +22,8 @@ from pathlib import Path
 
 import pytest
 
+import jaxlr
 from tests.distributions import ROOT, build, install_wheel, require_tool
-
-pytestmark = pytest.mark.slow
 
 SCRIPTS = ROOT / "tests" / "typecheck"
 GOOD, BAD = SCRIPTS / "user_script.py", SCRIPTS / "user_errors.py"
@@ -69,6 +69,7 @@ def copies(tmp_path: Path) -> tuple[Path, Path]:
     return good, bad
 
 
+@pytest.mark.slow
 def test_readme_user_script_and_errors_under_pyright_strict(python: Path, tmp_path: Path) -> None:
     require_tool("pyright")
     good_copy, bad_copy = copies(tmp_path)
@@ -90,6 +91,7 @@ def test_readme_user_script_and_errors_under_pyright_strict(python: Path, tmp_pa
     assert flagged == marked_lines(BAD), [d["message"] for d in errors]
 
 
+@pytest.mark.slow
 def test_readme_user_script_and_errors_under_mypy_strict(python: Path, tmp_path: Path) -> None:
     require_tool("mypy")
     good_copy, bad_copy = copies(tmp_path)
@@ -107,3 +109,13 @@ def test_readme_user_script_and_errors_under_mypy_strict(python: Path, tmp_path:
     assert [f"{n}: {message}" for name, n, message in errors if name == good_copy.name] == [], result.stdout
     assert {n for name, n, _ in errors if name == bad_copy.name} == marked_lines(BAD), result.stdout
     assert {name for name, _, _ in errors} == {bad_copy.name}, result.stdout
+
+
+def test_the_user_script_calls_every_family_by_keyword():
+    """A new family is type-checked as users call it once it is added to the script."""
+    calls = [node for node in ast.walk(ast.parse(GOOD.read_text())) if isinstance(node, ast.Call)
+             and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+             and node.func.value.id == "jaxlr" and node.func.attr in jaxlr.REGISTRY]
+    assert {call.func.attr for call in calls} == set(jaxlr.REGISTRY)
+    by_keyword = {call.func.attr for call in calls if not call.args and call.keywords}
+    assert by_keyword == set(jaxlr.REGISTRY)
