@@ -199,9 +199,8 @@ class Schedule(metaclass=_ScheduleType):
         return same_structure and all(_same(x, y) for x, y in zip(a, b, strict=True))
 
     def __hash__(self) -> int:
-        """Equal schedules hash alike, so ``jax.jit`` shares one compiled program among them."""
-        # Consistent with __eq__, so that `jax.jit(schedule)` (which hashes the function)
-        # works and equal schedules share a compiled program.
+        """Equal schedules hash alike, so ``jax.jit(schedule)`` (which hashes the function)
+        works, and equal schedules share one compiled program."""
         leaves, tree = jax.tree_util.tree_flatten(self)
         if not is_concrete(leaves):
             return id(self)

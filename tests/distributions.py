@@ -18,8 +18,21 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-IGNORED = shutil.ignore_patterns(".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__", "*.pyc",
-                                 ".hypothesis", ".pytest_cache", ".ruff_cache", ".mypy_cache", "runs")
+IGNORED = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "venv",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    "*.pyc",
+    ".hypothesis",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".mypy_cache",
+    "runs",
+)
 
 
 def require_tool(module: str, extra: str = "test") -> None:
@@ -34,8 +47,16 @@ def copy_source(dest: Path) -> Path:
     """The source tree at ``dest``: git's tracked and unignored files in a checkout, every
     file but caches and build output elsewhere (an unpacked sdist)."""
     if (ROOT / ".git").exists() and shutil.which("git"):
-        listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                                capture_output=True, check=True).stdout.decode().split("\0")
+        listed = (
+            subprocess.run(
+                ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                cwd=ROOT,
+                capture_output=True,
+                check=True,
+            )
+            .stdout.decode()
+            .split("\0")
+        )
         for name in filter(None, listed):
             source = ROOT / name
             if source.is_file():  # a file deleted but not yet committed is listed too
@@ -51,8 +72,12 @@ def build(tmp: Path) -> tuple[Path, Path, str]:
     require_tool("build")
     source = copy_source(tmp / "source")
     out = tmp / "dist"
-    result = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(source)],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     (sdist,), (wheel,) = out.glob("*.tar.gz"), out.glob("*.whl")
     return sdist, wheel, result.stdout + result.stderr

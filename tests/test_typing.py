@@ -48,14 +48,24 @@ def python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv = tmp / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     interpreter = venv / ("Scripts" if os.name == "nt" else "bin") / "python"
-    purelib = subprocess.run([str(interpreter), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    purelib = subprocess.run(
+        [str(interpreter), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     install_wheel(wheel, Path(purelib))
     # This environment's packages as plain paths: its own (editable) jaxlr is installed by an
     # import hook in a .pth file, which a plain path does not run.
     (Path(purelib) / "test-environment.pth").write_text("\n".join(site.getsitepackages()) + "\n")
-    found = subprocess.run([str(interpreter), "-c", "import jaxlr, optax; print(jaxlr.__file__)"],
-                           capture_output=True, text=True, check=True, env=environment(), cwd=tmp).stdout.strip()
+    found = subprocess.run(
+        [str(interpreter), "-c", "import jaxlr, optax; print(jaxlr.__file__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=environment(),
+        cwd=tmp,
+    ).stdout.strip()
     assert found == str(Path(purelib) / "jaxlr" / "__init__.py")
     return interpreter
 
@@ -76,10 +86,23 @@ def test_readme_user_script_and_errors_under_pyright_strict(python: Path, tmp_pa
     config = tmp_path / "pyrightconfig.json"
     config.write_text(json.dumps({"typeCheckingMode": "strict", "pythonVersion": "3.11"}))
     result = subprocess.run(
-        [sys.executable, "-m", "pyright", "--outputjson", "--project", str(config), "--pythonpath", str(python),
-         str(good_copy), str(bad_copy)],
+        [
+            sys.executable,
+            "-m",
+            "pyright",
+            "--outputjson",
+            "--project",
+            str(config),
+            "--pythonpath",
+            str(python),
+            str(good_copy),
+            str(bad_copy),
+        ],
         # No look-up of a newer pyright on PyPI: the bundled one is the one the test extra pins.
-        capture_output=True, text=True, timeout=600, env={**environment(), "PYRIGHT_PYTHON_IGNORE_WARNINGS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**environment(), "PYRIGHT_PYTHON_IGNORE_WARNINGS": "1"},
         cwd=tmp_path,
     )
     report = json.loads(result.stdout)
@@ -100,9 +123,26 @@ def test_readme_user_script_and_errors_under_mypy_strict(python: Path, tmp_path:
     # must (docs/typing.md).
     config.write_text("[mypy]\nstrict = True\npython_version = 3.11\n\n[mypy-optax.*]\nfollow_untyped_imports = True\n")
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--config-file", str(config), "--python-executable", str(python),
-         "--cache-dir", str(tmp_path / "cache"), "--show-error-codes", "--no-pretty", good_copy.name, bad_copy.name],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path, env=environment(),
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--config-file",
+            str(config),
+            "--python-executable",
+            str(python),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--show-error-codes",
+            "--no-pretty",
+            good_copy.name,
+            bad_copy.name,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+        env=environment(),
     )
     lines = [re.match(r"(.+?):(\d+): error: (.*)", line) for line in result.stdout.splitlines()]
     errors = [(m[1], int(m[2]), m[3]) for m in lines if m]
@@ -113,9 +153,15 @@ def test_readme_user_script_and_errors_under_mypy_strict(python: Path, tmp_path:
 
 def test_the_user_script_calls_every_family_by_keyword():
     """A new family is type-checked as users call it once it is added to the script."""
-    calls = [node for node in ast.walk(ast.parse(GOOD.read_text())) if isinstance(node, ast.Call)
-             and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
-             and node.func.value.id == "jaxlr" and node.func.attr in jaxlr.REGISTRY]
+    calls = [
+        node
+        for node in ast.walk(ast.parse(GOOD.read_text()))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "jaxlr"
+        and node.func.attr in jaxlr.REGISTRY
+    ]
     assert {call.func.attr for call in calls} == set(jaxlr.REGISTRY)
     by_keyword = {call.func.attr for call in calls if not call.args and call.keywords}
     assert by_keyword == set(jaxlr.REGISTRY)

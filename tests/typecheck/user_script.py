@@ -31,49 +31,80 @@ def families() -> list[jaxlr.Schedule]:
     return [
         jaxlr.constant(value=1e-3),
         jaxlr.linear(init_value=1e-3, end_value=0.0, transition_steps=1_000, transition_begin=10),
-        jaxlr.polynomial(init_value=1e-3, end_value=1e-5, transition_steps=1_000, power=2.0, transition_begin=0,
-                         cycle=True),
+        jaxlr.polynomial(
+            init_value=1e-3, end_value=1e-5, transition_steps=1_000, power=2.0, transition_begin=0, cycle=True
+        ),
         jaxlr.step_decay(init_value=0.1, step_size=30, gamma=0.1),
         jaxlr.multistep_decay(init_value=0.1, milestones=[30, 60, 90], gamma=0.1),
         jaxlr.piecewise_constant(boundaries=[100, 200], values=[1e-3, 5e-4, 1e-4], inclusive=True),
         jaxlr.piecewise_linear(steps=[0, 100, 1_000], values=[0.0, 1e-3, 0.0]),
-        jaxlr.exponential_decay(init_value=1e-3, decay_rate=0.5, decay_steps=1_000, staircase=True,
-                                transition_begin=0, end_value=1e-6),
+        jaxlr.exponential_decay(
+            init_value=1e-3, decay_rate=0.5, decay_steps=1_000, staircase=True, transition_begin=0, end_value=1e-6
+        ),
         jaxlr.inverse_time_decay(init_value=1e-3, decay_rate=0.5, decay_steps=100, staircase=False),
         jaxlr.inverse_sqrt_decay(init_value=1e-3, warmup_steps=100, timescale=1_000),
         cosine,
         jaxlr.linear_warmup(peak_value=1e-3, warmup_steps=100, init_value=0.0),
         jaxlr.exponential_warmup(peak_value=1e-3, warmup_steps=100, init_value=1e-6),
         jaxlr.warmup_then(schedule=cosine, warmup_steps=1_000, init_value=0.0, shape="cosine", shift=True),
-        jaxlr.warmup_then(schedule=jaxlr.multistep_decay(init_value=0.1, milestones=[3_000, 6_000]),
-                          warmup_steps=500, shift=False),
-        jaxlr.warmup_cosine(peak_value=1e-3, warmup_steps=1_000, total_steps=100_000, init_value=0.0,
-                            end_value=0.0, exponent=1.0),
-        jaxlr.warmup_linear(peak_value=1e-3, warmup_steps=1_000, total_steps=100_000, init_value=0.0,
-                            end_value=0.0),
-        jaxlr.warmup_exponential(peak_value=1e-3, warmup_steps=100, decay_rate=0.5, decay_steps=1_000,
-                                 init_value=0.0, staircase=False, end_value=None),
-        jaxlr.cosine_restarts(init_value=1e-3, first_period=1_000, period_mul=2.0, value_mul=0.9, end_value=0.0,
-                              warmup_steps=10, cycles=None),
-        jaxlr.cyclic(base_value=1e-4, max_value=1e-3, step_size_up=200, step_size_down=None, mode="triangular2",
-                     gamma=1.0),
-        jaxlr.one_cycle(max_value=1e-3, total_steps=1_000, pct_start=0.3, anneal="cos", div_factor=25.0,
-                        final_div_factor=1e4, three_phase=False),
-        jaxlr.wsd(peak_value=1e-3, total_steps=10_000, warmup_steps=0.05, decay_steps=0.2, init_value=0.0,
-                  end_value=0.0, decay_shape="1-sqrt", warmup_shape="linear"),
+        jaxlr.warmup_then(
+            schedule=jaxlr.multistep_decay(init_value=0.1, milestones=[3_000, 6_000]), warmup_steps=500, shift=False
+        ),
+        jaxlr.warmup_cosine(
+            peak_value=1e-3, warmup_steps=1_000, total_steps=100_000, init_value=0.0, end_value=0.0, exponent=1.0
+        ),
+        jaxlr.warmup_linear(peak_value=1e-3, warmup_steps=1_000, total_steps=100_000, init_value=0.0, end_value=0.0),
+        jaxlr.warmup_exponential(
+            peak_value=1e-3,
+            warmup_steps=100,
+            decay_rate=0.5,
+            decay_steps=1_000,
+            init_value=0.0,
+            staircase=False,
+            end_value=None,
+        ),
+        jaxlr.cosine_restarts(
+            init_value=1e-3,
+            first_period=1_000,
+            period_mul=2.0,
+            value_mul=0.9,
+            end_value=0.0,
+            warmup_steps=10,
+            cycles=None,
+        ),
+        jaxlr.cyclic(
+            base_value=1e-4, max_value=1e-3, step_size_up=200, step_size_down=None, mode="triangular2", gamma=1.0
+        ),
+        jaxlr.one_cycle(
+            max_value=1e-3,
+            total_steps=1_000,
+            pct_start=0.3,
+            anneal="cos",
+            div_factor=25.0,
+            final_div_factor=1e4,
+            three_phase=False,
+        ),
+        jaxlr.wsd(
+            peak_value=1e-3,
+            total_steps=10_000,
+            warmup_steps=0.05,
+            decay_steps=0.2,
+            init_value=0.0,
+            end_value=0.0,
+            decay_shape="1-sqrt",
+            warmup_shape="linear",
+        ),
         jaxlr.noam(d_model=512, warmup_steps=4_000, scale=1.0),
         jaxlr.rex_decay(init_value=1e-3, total_steps=1_000, end_value=0.0),
         jaxlr.tanh_decay(init_value=1e-3, decay_steps=1_000, end_value=0.0, lower=-7.0, upper=3.0),
-        jaxlr.per_epoch(schedule=jaxlr.step_decay(init_value=0.1, step_size=30), steps_per_epoch=390,
-                        staircase=True),
+        jaxlr.per_epoch(schedule=jaxlr.step_decay(init_value=0.1, step_size=30), steps_per_epoch=390, staircase=True),
         jaxlr.join(schedules=[jaxlr.linear_warmup(peak_value=1e-3, warmup_steps=500), cosine], boundaries=[500]),
         jaxlr.scale(schedule=cosine, factor=0.1),
         jaxlr.clip(schedule=cosine, min_value=1e-5, max_value=None),
         jaxlr.multiply(first=cosine, second=jaxlr.linear_warmup(peak_value=1.0, warmup_steps=100)),
         jaxlr.shift(schedule=cosine, steps=100),
         jaxlr.repeat(schedule=cosine, period=9_000),
-        jaxlr.cooldown(schedule=jaxlr.constant(value=1e-3), total_steps=10_000, cooldown_steps=2_000,
-                       shape="linear"),
+        jaxlr.cooldown(schedule=jaxlr.constant(value=1e-3), total_steps=10_000, cooldown_steps=2_000, shape="linear"),
         jaxlr.from_fn(fn=inverse_sqrt, peak=1e-3),
     ]
 
@@ -84,10 +115,14 @@ def ported() -> list[jaxlr.Schedule]:
         torch.StepLR(lr=0.1, step_size=30, gamma=0.1),
         torch.MultiStepLR(lr=0.1, milestones=[30, 80], gamma=0.1),
         torch.CosineAnnealingLR(lr=0.1, T_max=100, eta_min=0.0),
-        torch.SequentialLR(schedulers=[torch.LinearLR(lr=0.1, start_factor=0.01, total_iters=5),
-                                       torch.CosineAnnealingLR(lr=0.1, T_max=95)], milestones=[5]),
-        keras.CosineDecay(initial_learning_rate=0.0, decay_steps=1_000, alpha=0.0, warmup_target=0.1,
-                          warmup_steps=100),
+        torch.SequentialLR(
+            schedulers=[
+                torch.LinearLR(lr=0.1, start_factor=0.01, total_iters=5),
+                torch.CosineAnnealingLR(lr=0.1, T_max=95),
+            ],
+            milestones=[5],
+        ),
+        keras.CosineDecay(initial_learning_rate=0.0, decay_steps=1_000, alpha=0.0, warmup_target=0.1, warmup_steps=100),
         keras.PiecewiseConstantDecay(boundaries=[100, 200], values=[1.0, 0.5, 0.1]),
         hf.get_scheduler(name="cosine", lr=1e-3, num_warmup_steps=100, num_training_steps=1_000),
     ]
@@ -103,10 +138,11 @@ def train() -> float:
     updates, opt_state = optimizer.update(grads, opt_state, params)
     new_params = optax.apply_updates(params, updates)
 
-    for other in (optax.sgd(learning_rate=jaxlr.step_decay(init_value=0.1, step_size=30)),
-                  optax.adam(learning_rate=jaxlr.from_config("cosine_decay(1e-3, 1000)")),
-                  optax.lion(learning_rate=jaxlr.join(schedules=[jaxlr.constant(value=1e-4), schedule],
-                                                      boundaries=[10]))):
+    for other in (
+        optax.sgd(learning_rate=jaxlr.step_decay(init_value=0.1, step_size=30)),
+        optax.adam(learning_rate=jaxlr.from_config("cosine_decay(1e-3, 1000)")),
+        optax.lion(learning_rate=jaxlr.join(schedules=[jaxlr.constant(value=1e-4), schedule], boundaries=[10])),
+    ):
         other.init(new_params)
 
     values: jax.Array = schedule(np.arange(0, 3_000, 1_000))
@@ -136,10 +172,12 @@ def train() -> float:
 def config() -> str:
     """Schedules from config strings and dicts, and back."""
     from_text = jaxlr.from_config("warmup_cosine(peak_value=1e-3, warmup_steps='5%', total_steps=100_000)")
-    from_dict = jaxlr.from_config({"name": "warmup_cosine", "peak_value": 1e-3, "warmup_steps": 5_000,
-                                   "total_steps": 100_000})
-    by_epoch = jaxlr.from_config("warmup_then(multistep_decay(0.1, milestones=['30ep', '60ep']), '5ep', shift=False)",
-                                 steps_per_epoch=390)
+    from_dict = jaxlr.from_config(
+        {"name": "warmup_cosine", "peak_value": 1e-3, "warmup_steps": 5_000, "total_steps": 100_000}
+    )
+    by_epoch = jaxlr.from_config(
+        "warmup_then(multistep_decay(0.1, milestones=['30ep', '60ep']), '5ep', shift=False)", steps_per_epoch=390
+    )
     assert from_text == from_dict
     rebuilt = jaxlr.from_config(jaxlr.to_config(by_epoch))
     named = jaxlr.get("noam", d_model=512, warmup_steps=4_000)
