@@ -11,14 +11,18 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, dataclass_transform
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
-Scalar = float | int | jax.Array | np.ndarray
-"""A numeric hyperparameter: a Python number, a NumPy or JAX scalar, or a tracer."""
+Scalar = float | int | np.number | np.ndarray | jax.Array
+"""A numeric hyperparameter: a Python ``int`` or ``float``, a NumPy scalar (``np.float32(0.1)``),
+or a zero-dimensional NumPy or JAX array, concrete or traced (inside ``jit``, ``vmap`` or
+``grad``). A schedule's hyperparameters may also be arrays of such numbers with leading batch
+axes, made by ``jax.vmap``."""
 
 Numbers = Sequence[float] | jax.Array | np.ndarray
 """A one-dimensional list of numbers (boundaries, milestones, values)."""
@@ -29,11 +33,18 @@ REGISTRY: dict[str, type[Schedule]] = {}
 _S = TypeVar("_S", bound="type[Schedule]")
 
 
-def static_field(default: Any = dataclasses.MISSING) -> Any:
-    """A dataclass field that is part of the pytree structure, not a leaf."""
+def static_field(*, default: Any = dataclasses.MISSING) -> Any:
+    """A dataclass field that is part of the pytree structure, not a leaf.
+
+    ``default`` is keyword-only: type checkers read a field's default from a ``default=``
+    argument of a field specifier (see :func:`schedule_class`), not from a positional one.
+    """
     return dataclasses.field(default=default, metadata={"static": True})
 
 
+# Declares to type checkers what the decorator makes at run time: a frozen dataclass whose
+# fields are the constructor's arguments (without it, pyright and mypy see no __init__).
+@dataclass_transform(frozen_default=True, eq_default=False, field_specifiers=(static_field, dataclasses.field))
 def schedule_class(cls: _S) -> _S:
     """Makes ``cls`` a frozen dataclass pytree and registers it under its name.
 
@@ -43,8 +54,8 @@ def schedule_class(cls: _S) -> _S:
     a leaf. Sequences given for a leaf field are stored as one array, so a schedule with
     10,000 boundaries has one leaf, not 10,000.
     """
-    cls = dataclasses.dataclass(frozen=True, repr=False, eq=False)(cls)
-    fields = dataclasses.fields(cls)
+    dataclasses.dataclass(frozen=True, repr=False, eq=False)(cls)  # makes cls a dataclass in place
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
     data = [f.name for f in fields if not f.metadata.get("static")]
     meta = [f.name for f in fields if f.metadata.get("static")]
 
@@ -68,10 +79,42 @@ def schedule_class(cls: _S) -> _S:
     jax.tree_util.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
     if not cls.__name__.startswith("_"):
         REGISTRY[cls.__name__] = cls
+        cls.__doc__ = _with_numbers_note(cls.__doc__)
     return cls
 
 
-class Schedule:
+NUMBERS_NOTE = """\
+    Every number above (``Scalar`` in the signature) may be a Python ``int`` or ``float``, a
+    NumPy scalar, or a NumPy or JAX array, concrete or traced: ``jax.vmap`` over it batches
+    schedules, and ``jax.grad`` differentiates with respect to it. Options (strings and
+    flags) are static: changing one compiles anew.
+"""
+
+
+def _with_numbers_note(doc: str | None) -> str | None:
+    """A family's docstring with :data:`NUMBERS_NOTE` after its ``Args:`` section: said once
+    here, shown by ``help()`` and the API pages of every family."""
+    if not doc or "\n    Args:\n" not in doc or NUMBERS_NOTE in doc:
+        return doc
+    at = doc.find("\n    Example:")
+    return doc + "\n" + NUMBERS_NOTE if at < 0 else doc[:at] + "\n" + NUMBERS_NOTE.rstrip("\n") + "\n" + doc[at:]
+
+
+class _ScheduleType(type):
+    """The type of schedule classes: ``dir()`` of one, and so ``help()``, leaves out what the
+    dataclass machinery adds (``__dataclass_fields__``, the generated ``__init__`` and
+    ``__setattr__``...); the class docstring and signature say what a user calls."""
+
+    HIDDEN = frozenset({
+        "__annotations__", "__dataclass_fields__", "__dataclass_params__", "__match_args__", "__dict__",
+        "__weakref__", "__init__", "__post_init__", "__setattr__", "__delattr__",
+    })
+
+    def __dir__(cls) -> list[str]:
+        return [name for name in super().__dir__() if name not in _ScheduleType.HIDDEN]
+
+
+class Schedule(metaclass=_ScheduleType):
     """A learning-rate schedule: a pure, jit-compilable function ``step -> value``.
 
     Calling a schedule accepts a Python int or float, a NumPy or JAX scalar, or an array of
@@ -105,11 +148,13 @@ class Schedule:
     def _check(self) -> None:
         """Validates concrete hyperparameters; traced ones are skipped."""
 
-    def _value(self, step: jax.Array) -> jax.Array:
+    def _value(self, step: jax.Array) -> ArrayLike:
         """The schedule at ``step``, an array already clamped to ``>= 0``."""
         raise NotImplementedError
 
-    def __call__(self, step: Scalar) -> jax.Array:
+    def __call__(self, step: ArrayLike) -> jax.Array:
+        """The learning rate at ``step``: an int, a float or an array of steps (negative
+        ones are step 0), as a floating JAX array of the step's shape."""
         step = jnp.maximum(as_step(step), 0)
         value = jnp.asarray(self._value(step))
         if not jnp.issubdtype(value.dtype, jnp.floating):
@@ -121,6 +166,8 @@ class Schedule:
         return jnp.broadcast_to(value, jnp.broadcast_shapes(value.shape, step.shape))
 
     def __repr__(self) -> str:
+        """The call that builds this schedule, defaults left out: a string
+        ``jaxlr.from_config`` builds an equal schedule from."""
         parts = []
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             value = getattr(self, f.name)
@@ -143,15 +190,17 @@ class Schedule:
         return config
 
     def __eq__(self, other: object) -> bool:
+        """Equal: the same family with equal hyperparameters (``10`` and ``10.0`` alike)."""
         if type(other) is not type(self):
             return NotImplemented
         a, tree_a = jax.tree_util.tree_flatten(self)
         b, tree_b = jax.tree_util.tree_flatten(other)
-        return tree_a == tree_b and all(_same(x, y) for x, y in zip(a, b, strict=True))
+        same_structure: bool = tree_a == tree_b  # type: ignore[operator]  # jaxlib ships no stub for PyTreeDef
+        return same_structure and all(_same(x, y) for x, y in zip(a, b, strict=True))
 
     def __hash__(self) -> int:
-        # Consistent with __eq__, so that `jax.jit(schedule)` (which hashes the function)
-        # works and equal schedules share a compiled program.
+        """Equal schedules hash alike, so ``jax.jit(schedule)`` (which hashes the function)
+        works, and equal schedules share one compiled program."""
         leaves, tree = jax.tree_util.tree_flatten(self)
         if not is_concrete(leaves):
             return id(self)
@@ -207,7 +256,7 @@ def as_step(step: Any) -> jax.Array:
                 )
             if isinstance(step, int) and step < -limit:
                 step = 0  # negative steps are step 0; a huge negative one would not convert
-            elif isinstance(step, np.ndarray | np.generic) and np.size(step) and np.min(step) < -limit:
+            elif isinstance(step, np.ndarray | np.generic) and np.size(step) and int(np.min(step)) < -limit:
                 step = np.maximum(step, 0)
     array = jnp.asarray(step)
     if jnp.issubdtype(array.dtype, jnp.integer):
@@ -392,6 +441,9 @@ def count_reached(boundaries: Any, step: jax.Array, inclusive: bool = False) -> 
         dtype = jax.dtypes.canonicalize_dtype(jnp.promote_types(boundaries.dtype, step.dtype))
         return jnp.searchsorted(boundaries.astype(dtype), step.astype(dtype), side=side, method=method)
     limit = int(jnp.iinfo(step.dtype).max)
+    b: Any  # a NumPy array for concrete boundaries, a JAX array otherwise
+    whole: Any
+    thresholds: Any
     if isinstance(boundaries, np.ndarray | list | tuple):  # concrete: the thresholds cost nothing at run time
         b = np.asarray(boundaries, np.float64)
         whole = np.floor(b) if inclusive else np.ceil(b)
@@ -413,7 +465,16 @@ def count_reached(boundaries: Any, step: jax.Array, inclusive: bool = False) -> 
     return count - jnp.where(step >= limit, n_over, 0)
 
 
-def integer_of(x: Any, dtype: Any) -> jax.Array | int | None:
+def step_reached(step: jax.Array, boundary: Any) -> jax.Array:
+    """``step >= boundary`` for one boundary, exact for integer steps (compared as in
+    :func:`count_reached`: float32 would round a step and a boundary near 2**31 alike)."""
+    # A NumPy boundary when concrete: count_reached then compares it in float64.
+    if is_concrete(boundary):
+        return count_reached(np.reshape(np.asarray(boundary, np.float64), (1,)), step) > 0
+    return count_reached(jnp.reshape(boundary, (1,)), step) > 0
+
+
+def integer_of(x: Any, dtype: Any) -> jax.Array | np.ndarray | int | None:
     """``x`` as an integer array of ``dtype`` if it is a whole number that fits, else None.
 
     Whole means an integer type, or a concrete float with no fraction; a traced float is
@@ -425,7 +486,7 @@ def integer_of(x: Any, dtype: Any) -> jax.Array | int | None:
     if isinstance(x, int | np.integer):
         return int(x) if abs(int(x)) <= limit else None  # a Python int keeps the step's type
     if isinstance(x, float | np.floating):
-        return int(x) if float(x).is_integer() and abs(x) <= limit else None
+        return int(x) if float(x).is_integer() and abs(float(x)) <= limit else None
     if isinstance(x, np.ndarray | jax.Array) and jnp.issubdtype(x.dtype, jnp.integer):
         if not is_concrete(x):
             return x.astype(dtype) if jnp.iinfo(x.dtype).max <= limit else None
@@ -674,11 +735,11 @@ def check(name: str, value: Any, rule: str, ok: Callable[[np.ndarray], Any]) -> 
             f"jax_enable_x64 for float64), got {_format(value)}"
         )
     if not np.all(ok(computed)):
-        dtype = float_dtype().name
+        dtype_name = float_dtype().name
         shown = _format(computed.reshape(()) if computed.size == 1 else computed)
         raise ValueError(
-            f"{name} must be {rule} in {dtype}, the precision schedules compute in (enable jax_enable_x64 for "
-            f"float64), got {_format(value)}, which is {shown} in {dtype}"
+            f"{name} must be {rule} in {dtype_name}, the precision schedules compute in (enable jax_enable_x64 "
+            f"for float64), got {_format(value)}, which is {shown} in {dtype_name}"
         )
 
 

@@ -7,7 +7,7 @@ with no host round trip and checkpoints with the rest of the training state.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
@@ -209,7 +209,8 @@ def reduce_on_plateau(
     """
 
     plateau = _Plateau(factor, patience, threshold, threshold_mode, mode, cooldown, min_scale, eps, rule, base_lr)
-    return optax.GradientTransformationExtraArgs(plateau.init, plateau.update)
+    # optax hands update() back the state init() made: a PlateauState, narrower than optax's OptState.
+    return optax.GradientTransformationExtraArgs(plateau.init, cast(optax.TransformUpdateExtraArgsFn, plateau.update))
 
 
 class StoppingState(NamedTuple):
@@ -242,6 +243,15 @@ class early_stopping:
     parameters for restore-best (the caller keeps them: the rule holds no weights). A NaN or
     inf value counts as no improvement, as in Keras. ``value`` is a number or an array
     holding one number, so both decisions are scalars.
+
+    Args:
+        min_delta: the margin a value must beat the best by to count as an improvement (its
+            absolute value is used, as Keras does).
+        patience: values without an improvement tolerated before stopping (>= 0).
+        mode: "min" (lower is better) or "max".
+        baseline: a value the monitored one must also beat for the wait to reset; None for
+            none.
+        start_from_epoch: values offered before this epoch are ignored (>= 0).
 
     Example:
         >>> import jaxlr
@@ -437,7 +447,7 @@ class SwitchState(NamedTuple):
 
     first: Any
     second: Any
-    count: jax.Array
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count, as optax's states' count does
     switched: jax.Array
     plateau: PlateauState | None
 
@@ -453,6 +463,13 @@ def switch_optimizers(
     first. Both states are kept; ``second``'s is untouched until the switch, so it starts
     fresh there, with its own schedule counting from its own first update. The choice is a
     ``lax.cond`` inside ``jit``: no recompilation, no host round trip.
+
+    Args:
+        first: the optimizer until the switch.
+        second: the optimizer after it.
+        switch_step: the update at which to switch (> 0); None to switch on a plateau only.
+        on_plateau: a :func:`reduce_on_plateau` rule whose first cut is the switch; None to
+            switch at ``switch_step`` only.
 
     Example:
         >>> import jax.numpy as jnp, optax, jaxlr
@@ -470,7 +487,7 @@ def switch_optimizers(
     first, second = optax.with_extra_args_support(first), optax.with_extra_args_support(second)
 
     def init(params: Any) -> SwitchState:
-        plateau = on_plateau.init(params) if on_plateau is not None else None
+        plateau = cast(PlateauState, on_plateau.init(params)) if on_plateau is not None else None
         return SwitchState(first.init(params), second.init(params), jnp.zeros((), jnp.int32), jnp.zeros((), bool),
                            plateau)
 
@@ -479,19 +496,23 @@ def switch_optimizers(
         if switch_step is not None:
             switched = switched | (state.count >= switch_step)
         plateau = state.plateau
-        if on_plateau is not None:
-            _, plateau = on_plateau.update(jnp.zeros(()), state.plateau, value=extra.get("value", jnp.nan))
+        if on_plateau is not None and state.plateau is not None:  # init made a plateau state for on_plateau
+            _, observed = on_plateau.update(jnp.zeros(()), state.plateau, value=extra.get("value", jnp.nan))
+            plateau = cast(PlateauState, observed)
             switched = switched | (plateau.scale < state.plateau.scale)
 
-        def run_first(_):
+        def run_first(_: None) -> tuple[Any, Any, Any]:
             new_updates, inner = first.update(updates, state.first, params, **extra)
             return new_updates, inner, state.second
 
-        def run_second(_):
+        def run_second(_: None) -> tuple[Any, Any, Any]:
             new_updates, inner = second.update(updates, state.second, params, **extra)
             return new_updates, state.first, inner
 
         new_updates, first_state, second_state = jax.lax.cond(switched, run_second, run_first, None)
         return new_updates, SwitchState(first_state, second_state, state.count + 1, switched, plateau)
 
-    return optax.GradientTransformationExtraArgs(init, update)
+    # As above: optax hands update() back the SwitchState that init() made.
+    return optax.GradientTransformationExtraArgs(
+        cast(optax.TransformInitFn, init), cast(optax.TransformUpdateExtraArgsFn, update)
+    )

@@ -2,8 +2,11 @@
 
     jaxlr list
     jaxlr eval "warmup_cosine(1e-3, 1000, 100_000)" --at 0,1000,50000
-    jaxlr show "one_cycle(0.1, total_steps=1000)" --steps 1000
-    jaxlr plot "cosine_decay(1.0, 1000)" "rex_decay(1.0, 1000)" --steps 1200 --out lr.png --log
+    jaxlr show "one_cycle(0.1, total_steps=1000)"
+    jaxlr plot "cosine_decay(1.0, 1000)" "rex_decay(1.0, 1000)" --out lr.png --log
+
+``show`` and ``plot`` cover the schedule's own length (:func:`schedule_length`) and a quarter
+of it past its end, unless ``--steps`` says how many steps to draw.
 
 A SPEC is a schedule call (``name(argument=value, ...)``, literals only, parsed with ``ast``)
 or a JSON object with a "name". Any bad input (a bad spec, a malformed option, a step past
@@ -25,12 +28,14 @@ Steps are counted in 32-bit integers, up to ``2**31 - 1``, unless 64-bit JAX is 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
+import textwrap
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import jax
 import numpy as np
@@ -44,6 +49,14 @@ pixels wide, and a plot of 3e9 steps would need 24 GB)."""
 
 MAX_WIDTH, MAX_HEIGHT = 1_000, 200
 """The largest terminal chart ``show`` draws."""
+
+MARGIN = 1.25
+"""Without ``--steps``, ``show`` and ``plot`` draw this multiple of the schedule's length: its
+end, and a quarter of it past the end, where it holds its last value (or goes on cycling)."""
+
+PERIODS = 3
+"""A periodic schedule's length, in periods: enough to see it repeat (and, for triangular2 or
+a decaying restart, its amplitude change)."""
 
 
 class UsageError(Exception):
@@ -64,11 +77,15 @@ def max_step() -> int:
     Without ``jax_enable_x64`` JAX holds integer steps as int32, and a larger step would
     wrap around to a negative one and print the value of a different step.
     """
-    return 2**53 if jax.config.jax_enable_x64 else 2**31 - 1
+    return 2**53 if _x64() else 2**31 - 1
+
+
+def _x64() -> bool:
+    return bool(jax.config.read("jax_enable_x64"))
 
 
 def _range_hint() -> str:
-    if jax.config.jax_enable_x64:
+    if _x64():
         return "past 2**53, the largest step counted exactly"
     return "past 2**31 - 1, the largest step without 64-bit JAX (set JAX_ENABLE_X64=1 for steps up to 2**53)"
 
@@ -86,7 +103,7 @@ def _schedule(spec: str, steps_per_epoch: int | None) -> Schedule:
 
 def _values(schedule: Schedule, steps: np.ndarray) -> np.ndarray:
     """The schedule at ``steps`` (already checked to lie in ``[0, max_step()]``), as float64."""
-    dtype = np.int64 if jax.config.jax_enable_x64 else np.int32
+    dtype = np.int64 if _x64() else np.int32
     try:
         values = np.asarray(schedule(steps.astype(dtype)), dtype=np.float64)
     except ValueError as error:  # a step the schedule refuses
@@ -117,6 +134,155 @@ def _steps_list(text: str) -> np.ndarray:
             raise UsageError(f"--at {step} is {_range_hint()}")
         steps.append(step)
     return np.array(steps, dtype=np.int64)
+
+
+def _number(x: Any) -> float:
+    """A concrete hyperparameter as a float; the last entry of a list of them."""
+    array = np.asarray(x, dtype=np.float64)
+    return float(array.reshape(-1)[-1]) if array.size else 0.0
+
+
+def _exponential_end(init: Any, rate: Any, length: Any, end: Any) -> float | None:
+    """The steps ``init * rate ** (t / length)`` takes to reach its bound ``end``, if it has one."""
+    if end is None:
+        return None
+    init, rate, end = _number(init), _number(rate), _number(end)
+    if not (0 < end < init < math.inf and 0 < rate < 1) and not (0 < init < end and rate > 1):
+        return None
+    return _number(length) * math.log(end / init) / math.log(rate)
+
+
+def _plus(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a + b
+
+
+def _times(a: float | None, b: float) -> float | None:
+    return None if a is None else a * b
+
+
+def _warmup_then_length(s: Any) -> float | None:
+    inner = _length(s.schedule) if isinstance(s.schedule, Schedule) else None
+    if inner is None:
+        return None
+    return _number(s.warmup_steps) + inner if s.shift else max(_number(s.warmup_steps), inner)
+
+
+def _join_length(s: Any) -> float | None:
+    boundaries = np.asarray(s.boundaries, dtype=np.float64)
+    last = _length(s.schedules[len(s.schedules) - 1])
+    return _plus(float(boundaries[-1]) if boundaries.size else 0.0, last)
+
+
+def _max(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else max(a, b)
+
+
+def _restarts_length(s: Any) -> float:
+    cycles = PERIODS if s.cycles is None else math.ceil(_number(s.cycles))
+    first, mul = _number(s.first_period), _number(s.period_mul)
+    return first * cycles if mul == 1 else first * (mul**cycles - 1) / (mul - 1)
+
+
+def _no_length(s: Any) -> None:
+    return None
+
+
+# Each family's length, by name: the step of its last change. A constant's is 0; families that
+# keep changing for ever without a period (a step decay, an exponential with no bound, an
+# inverse-time or inverse-sqrt decay, noam, a Python function) have none (None), and neither
+# has a combinator of one.
+_LENGTHS: dict[str, Callable[[Any], float | None]] = {
+    "constant": lambda s: 0.0,
+    "step_decay": _no_length,
+    "inverse_time_decay": _no_length,
+    "inverse_sqrt_decay": _no_length,
+    "noam": _no_length,
+    "from_fn": _no_length,
+    "linear": lambda s: _number(s.transition_begin) + _number(s.transition_steps),
+    "polynomial": lambda s: _number(s.transition_begin) + _number(s.transition_steps),
+    "multistep_decay": lambda s: _number(s.milestones),
+    "piecewise_constant": lambda s: _number(s.boundaries),
+    "piecewise_linear": lambda s: _number(s.steps),
+    "exponential_decay": lambda s: _plus(_number(s.transition_begin), _exponential_end(
+        s.init_value, s.decay_rate, s.decay_steps, s.end_value)),
+    "cosine_decay": lambda s: _number(s.decay_steps) * (2 * PERIODS if s.periodic else 1),
+    "linear_warmup": lambda s: _number(s.warmup_steps),
+    "exponential_warmup": lambda s: _number(s.warmup_steps),
+    "warmup_then": _warmup_then_length,
+    "warmup_cosine": lambda s: _number(s.total_steps),
+    "warmup_linear": lambda s: _number(s.total_steps),
+    "warmup_exponential": lambda s: _plus(_number(s.warmup_steps), _exponential_end(
+        s.peak_value, s.decay_rate, s.decay_steps, s.end_value)),
+    "cosine_restarts": _restarts_length,
+    "cyclic": lambda s: PERIODS * (_number(s.step_size_up) + _number(
+        s.step_size_up if s.step_size_down is None else s.step_size_down)),
+    "one_cycle": lambda s: _number(s.total_steps),
+    "wsd": lambda s: _number(s.total_steps),
+    "rex_decay": lambda s: _number(s.total_steps),
+    "tanh_decay": lambda s: _number(s.decay_steps),
+    "per_epoch": lambda s: _times(_length(s.schedule), _number(s.steps_per_epoch)),
+    "join": _join_length,
+    "scale": lambda s: _length(s.schedule),
+    "clip": lambda s: _length(s.schedule),
+    "multiply": lambda s: _max(_length(s.first), _length(s.second)),
+    "shift": lambda s: _plus(_number(s.steps), _length(s.schedule)),
+    "repeat": lambda s: PERIODS * _number(s.period),
+    "cooldown": lambda s: _number(s.total_steps),
+}
+
+
+def schedule_length(schedule: Schedule) -> float | None:
+    """The step at which ``schedule`` has made its last change, or ``PERIODS`` periods of a
+    periodic one; None for one that has no end (a constant, a step decay, an unbounded
+    exponential, an inverse-sqrt decay) or is not a jaxlr family.
+
+    It is the total, decay or transition steps, the last boundary or milestone (plus the
+    last piece's own length, in a join), a warmup and what follows it.
+
+    >>> from jaxlr import from_config
+    >>> schedule_length(from_config("warmup_cosine(1e-3, 100, 1000)"))
+    1000.0
+    >>> schedule_length(from_config("warmup_then(cosine_decay(1.0, 900), 100)"))  # the cosine starts at 100
+    1000.0
+    >>> schedule_length(from_config("multistep_decay(0.1, [30, 60, 90])"))
+    90.0
+    >>> schedule_length(from_config("step_decay(0.1, 30)")) is None
+    True
+    """
+    length = _length(schedule)
+    return length if length is not None and math.isfinite(length) and length > 0 else None
+
+
+def _length(schedule: Schedule) -> float | None:
+    return _LENGTHS.get(type(schedule).__name__, _no_length)(schedule)
+
+
+def default_steps(schedules: Sequence[Schedule]) -> int:
+    """How many steps ``show`` and ``plot`` draw without ``--steps``: ``MARGIN`` times the
+    longest of the schedules' lengths, and at least one step past it, up to ``max_step()``.
+
+    >>> from jaxlr import from_config
+    >>> default_steps([from_config("warmup_cosine(1e-3, 100, 1000)")])
+    1250
+    """
+    known = [x for x in map(schedule_length, schedules) if x is not None]
+    if not known:
+        which = f"{schedules[0]!r} has" if len(schedules) == 1 else "none of the schedules has"
+        raise UsageError(f"{which} no length of its own (a total, decay or transition length, a last boundary or "
+                         "milestone) to draw by default: give --steps")
+    longest = max(known)
+    return min(max(math.ceil(MARGIN * longest), math.floor(longest) + 2), max_step() + 1)
+
+
+def _steps_of(args: argparse.Namespace, schedules: Sequence[Schedule]) -> tuple[int, str | None]:
+    """``--steps``, or the default for ``schedules`` with a line that says so (the reader
+    should know what the picture covers)."""
+    if args.steps is not None:
+        return args.steps, None
+    steps = default_steps(schedules)
+    longest = max(x for x in map(schedule_length, schedules) if x is not None)
+    whose = "the schedule's" if len(schedules) == 1 else "the longest schedule's"
+    return steps, f"steps 0 to {steps - 1}: {whose} length, {longest:g}, and past its end (--steps to choose)"
 
 
 def cmd_list(args: argparse.Namespace) -> None:
@@ -168,12 +334,16 @@ def _check_steps(count: int) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> None:
-    _check_steps(args.steps)
+    if args.steps is not None:
+        _check_steps(args.steps)
     schedule = _schedule(args.spec, args.steps_per_epoch)
-    steps = np.linspace(0, args.steps - 1, args.width).round().astype(np.int64)
+    count, note = _steps_of(args, [schedule])
+    steps = np.linspace(0, count - 1, args.width).round().astype(np.int64)
     values = _values(schedule, steps)
     print(repr(schedule))
-    print(chart(values, args.steps, args.width, args.height))
+    if note:
+        print(note)
+    print(chart(values, count, args.width, args.height))
 
 
 def _plot_steps(count: int) -> np.ndarray:
@@ -183,12 +353,24 @@ def _plot_steps(count: int) -> np.ndarray:
     return np.unique(np.linspace(0, count - 1, MAX_POINTS).round().astype(np.int64))
 
 
+def title(specs: Sequence[str], width: int = 100) -> str:
+    """The figure's title: the specs as typed, one per line, long ones wrapped.
+
+    >>> print(title(["cosine_decay(1.0, 1000)", "rex_decay(1.0, 1000)"]))
+    cosine_decay(1.0, 1000)
+    rex_decay(1.0, 1000)
+    """
+    return "\n".join(textwrap.fill(" ".join(spec.split()), width) for spec in specs)
+
+
 def cmd_plot(args: argparse.Namespace) -> None:
-    _check_steps(args.steps)
+    if args.steps is not None:
+        _check_steps(args.steps)
     out = Path(args.out)
     if out.suffix.lower() not in (".png", ".svg"):
         raise UsageError(f"--out must end in .png or .svg, got {_short(args.out)}")
     schedules = [_schedule(spec, args.steps_per_epoch) for spec in args.specs]
+    count, note = _steps_of(args, schedules)
     try:
         import matplotlib
 
@@ -196,12 +378,12 @@ def cmd_plot(args: argparse.Namespace) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         raise UsageError("plot needs matplotlib: pip install 'jaxlr[plot]' (or use jaxlr show)") from None
-    steps = _plot_steps(args.steps)
+    steps = _plot_steps(count)
     curves = [_values(schedule, steps) for schedule in schedules]
     if args.log:
         for schedule, values in zip(schedules, curves, strict=True):
             if not np.any(values > 0):
-                raise UsageError(f"--log needs values > 0, and {schedule!r} has none in {args.steps} steps")
+                raise UsageError(f"--log needs values > 0, and {schedule!r} has none in {count} steps")
     fig, ax = plt.subplots(figsize=(8, 4.5))
     try:
         for schedule, values in zip(schedules, curves, strict=True):
@@ -210,7 +392,7 @@ def cmd_plot(args: argparse.Namespace) -> None:
             ax.set_yscale("log")
         ax.set_xlabel("step")
         ax.set_ylabel("learning rate")
-        ax.set_title(repr(schedules[0]) if len(schedules) == 1 else f"{len(schedules)} schedules", fontsize=9)
+        ax.set_title(title(args.specs), fontsize=9)
         if len(schedules) > 1:
             ax.legend(fontsize=7)
         ax.grid(True, alpha=0.3)
@@ -225,6 +407,8 @@ def cmd_plot(args: argparse.Namespace) -> None:
             raise UsageError(f"--out {_short(args.out)} cannot be written: {reason}") from None
     finally:
         plt.close(fig)
+    if note:
+        print(note)
     print(f"wrote {out}")
 
 
@@ -260,14 +444,16 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_eval)
     p = sub.add_parser("show", help="a chart in the terminal (no plotting library needed)")
     p.add_argument("spec")
-    p.add_argument("--steps", type=_count(1), required=True)
+    p.add_argument("--steps", type=_count(1), default=None,
+                   help="steps 0 .. STEPS-1 (default: the schedule's length and a quarter past its end)")
     p.add_argument("--width", type=_count(8, MAX_WIDTH), default=72)
     p.add_argument("--height", type=_count(4, MAX_HEIGHT), default=16)
     common(p)
     p.set_defaults(run=cmd_show)
     p = sub.add_parser("plot", help="curves overlaid in a PNG or SVG (needs matplotlib)")
     p.add_argument("specs", nargs="+", metavar="SPEC")
-    p.add_argument("--steps", type=_count(1), required=True)
+    p.add_argument("--steps", type=_count(1), default=None,
+                   help="steps 0 .. STEPS-1 (default: the longest schedule's length and a quarter past its end)")
     p.add_argument("--out", default="lr.png", help="lr.png (default) or a .svg")
     p.add_argument("--log", action="store_true", help="log scale for the learning rate")
     common(p)

@@ -14,6 +14,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from jaxlr._base import (
     Numbers,
@@ -60,6 +61,12 @@ class per_epoch(Schedule):
     count. With ``staircase=False`` the epoch is fractional, so the decay is smooth within
     an epoch.
 
+    Args:
+        schedule: a schedule whose steps are epochs.
+        steps_per_epoch: ``E``, optimizer steps per epoch (> 0).
+        staircase: True to evaluate at the whole epoch (constant within an epoch, as a torch
+            scheduler stepped once per epoch); False at the fractional epoch ``t / E``.
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.per_epoch(jaxlr.multistep_decay(1.0, milestones=[2], gamma=0.1), steps_per_epoch=100)
@@ -69,7 +76,7 @@ class per_epoch(Schedule):
 
     schedule: Schedule
     steps_per_epoch: Scalar
-    staircase: bool = static_field(True)
+    staircase: bool = static_field(default=True)
 
     def _check(self) -> None:
         check_schedule("schedule", self.schedule)
@@ -96,6 +103,11 @@ class from_fn(Schedule):
 
     torch's ``LambdaLR(optimizer, lr_lambda)`` multiplies the base rate by
     ``lr_lambda(epoch)``: ``from_fn(lambda t, lr: lr * lr_lambda(t), lr=base_lr)``.
+
+    Args:
+        fn: a pure JAX function ``fn(step, **params)`` of a step array, returning the rate.
+        params: the function's numeric hyperparameters, by name (also accepted as keyword
+            arguments); they are the schedule's pytree leaves.
 
     Example:
         >>> import jax
@@ -137,6 +149,10 @@ def _lift(schedule: Any) -> Schedule:
 class scale(Schedule):
     """``factor * schedule(t)``.
 
+    Args:
+        schedule: the schedule to scale.
+        factor: the factor (>= 0).
+
     Example:
         >>> import jaxlr
         >>> float(jaxlr.scale(jaxlr.constant(0.5), factor=0.1)(0))
@@ -150,13 +166,18 @@ class scale(Schedule):
         check_schedule("schedule", self.schedule)
         check_nonnegative("factor", self.factor)
 
-    def _value(self, step: jax.Array) -> jax.Array:
+    def _value(self, step: jax.Array) -> ArrayLike:
         return self.factor * self.schedule(step)
 
 
 @schedule_class
 class clip(Schedule):
     """``schedule(t)`` clipped to ``[min_value, max_value]`` (either bound may be None).
+
+    Args:
+        schedule: the schedule to clip.
+        min_value: the lower bound (>= 0); None for none.
+        max_value: the upper bound (>= ``min_value``); None for none.
 
     Example:
         >>> import jaxlr
@@ -193,6 +214,10 @@ class clip(Schedule):
 class multiply(Schedule):
     """``first(t) * second(t)``: torch's ``ChainedScheduler`` of multiplicative factors.
 
+    Args:
+        first: a schedule (the base rate, say).
+        second: a schedule (a factor, say a warmup from 0 to 1).
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.multiply(jaxlr.constant(0.1), jaxlr.linear_warmup(1.0, 10))
@@ -214,6 +239,10 @@ class multiply(Schedule):
 @schedule_class
 class shift(Schedule):
     """``schedule(t - steps)``: the schedule delayed, holding ``schedule(0)`` before.
+
+    Args:
+        schedule: the schedule to delay.
+        steps: the delay in steps (>= 0).
 
     Example:
         >>> import jaxlr
@@ -238,6 +267,10 @@ class repeat(Schedule):
     """``schedule(t mod period)``: the first ``period`` steps, over and over.
 
     The position is taken in integer arithmetic, exact at any step.
+
+    Args:
+        schedule: the schedule whose first ``period`` steps repeat.
+        period: the length of one repetition in steps (> 0).
 
     Example:
         >>> import jaxlr
@@ -269,6 +302,12 @@ class cooldown(Schedule):
     ``shape``: "linear" ``1 - q``, "cosine" ``½(1 + cos πq)``, "1-sqrt" ``1 - sqrt(q)``.
     ``cooldown(constant(peak), T, C)`` after a warmup is a warmup-stable-decay schedule.
 
+    Args:
+        schedule: the schedule to cool down.
+        total_steps: ``T``, the step at which the value reaches 0 (> 0).
+        cooldown_steps: ``C``, the cooldown's length in steps (>= 0, <= ``T``).
+        shape: "linear", "cosine" or "1-sqrt".
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.cooldown(jaxlr.constant(1.0), total_steps=100, cooldown_steps=20)
@@ -279,7 +318,7 @@ class cooldown(Schedule):
     schedule: Schedule
     total_steps: Scalar
     cooldown_steps: Scalar
-    shape: str = static_field("linear")
+    shape: str = static_field(default="linear")
 
     def _check(self) -> None:
         check_schedule("schedule", self.schedule)
@@ -400,6 +439,11 @@ class join(Schedule):
     torch's ``SequentialLR(schedulers, milestones)`` is ``join(schedules, milestones)``;
     optax's ``sgdr_schedule`` is a join of ``warmup_cosine`` pieces.
 
+    Args:
+        schedules: the pieces, in order: jaxlr schedules or functions of the step.
+        boundaries: the steps at which each piece after the first starts, strictly
+            increasing; one entry fewer than ``schedules``.
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.join([jaxlr.linear_warmup(1.0, 10), jaxlr.cosine_decay(1.0, 90)], boundaries=[10])
@@ -409,6 +453,12 @@ class join(Schedule):
 
     schedules: Pieces
     boundaries: Numbers
+
+    def __init__(self, schedules: Sequence[Schedule | Callable[..., Any]] | Pieces, boundaries: Numbers) -> None:
+        # Declared for type checkers: the field holds Pieces, the argument is a list of schedules.
+        object.__setattr__(self, "schedules", schedules)
+        object.__setattr__(self, "boundaries", boundaries)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if not isinstance(self.schedules, Pieces):
@@ -421,7 +471,7 @@ class join(Schedule):
         check_sequence("boundaries", self.boundaries)
         check_nonnegative("boundaries", self.boundaries)
         check_increasing("boundaries", self.boundaries)
-        n_boundaries = jnp.shape(self.boundaries)[-1]
+        n_boundaries = np.shape(self.boundaries)[-1]
         if n_boundaries != len(self.schedules) - 1:
             raise ValueError(
                 f"boundaries must have one entry fewer than schedules, got {n_boundaries} boundaries "
@@ -451,7 +501,7 @@ class join(Schedule):
         if jnp.shape(whole)[-1]:
             start = jnp.where(k > 0, jnp.take(whole, k - 1, mode="clip"), 0)
         else:
-            start = jnp.zeros((), whole.dtype)
+            start = jnp.zeros((), jnp.result_type(whole))
         dtype = jax.dtypes.canonicalize_dtype(jnp.promote_types(step.dtype, start.dtype))
         local = step.astype(dtype) - start.astype(dtype)
         group = jnp.take(jnp.asarray(pieces.group), k, mode="clip")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import ast
 import dataclasses
 import difflib
-import functools
 import inspect
 import json
 import math
@@ -283,12 +282,17 @@ def _hint(family: type[Schedule], field: dataclasses.Field) -> Any:
     return hint
 
 
-@functools.cache
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
 def _hints(family: type[Schedule]) -> dict[str, Any]:
-    try:
-        return typing.get_type_hints(family)
-    except Exception:  # an annotation that does not resolve: fall back to the raw strings
-        return {}
+    """The resolved annotations of a family, computed once per family."""
+    if family not in _HINTS:
+        try:
+            _HINTS[family] = typing.get_type_hints(family)
+        except Exception:  # an annotation that does not resolve: fall back to the raw strings
+            _HINTS[family] = {}
+    return _HINTS[family]
 
 
 def _check_whole_numbers(key: str, value: Any) -> None:
@@ -318,7 +322,8 @@ def _duration(key: str, value: Any, steps_per_epoch: int | None, total: Any) -> 
     if isinstance(value, list | tuple):
         return [_duration(key, v, steps_per_epoch, total) for v in value]
     if isinstance(value, int | float | np.number) and not isinstance(value, bool | np.bool_):
-        if not abs(value) <= MAX_STEPS:  # NaN and inf too
+        magnitude = abs(value) if isinstance(value, int) else abs(float(value))  # an int exactly, at any size
+        if not magnitude <= MAX_STEPS:  # NaN and inf too
             raise ValueError(f"{key} must be a finite number of steps, at most 2**53, got {_short(value)}")
         return value  # the family checks the rest (positive, whole)
     if not isinstance(value, str):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from jaxlr._base import (
     Scalar,
@@ -96,7 +97,7 @@ def _cycle_of(step: jax.Array, first: Scalar, mul: Scalar) -> tuple[jax.Array, j
     # index stays below 32), so it is kept finite: it must not see the linear index.
     m = jnp.where(geometric, mul, 2.0)
 
-    def start(i):
+    def start(i: ArrayLike) -> ArrayLike:
         return first * (m**i - 1.0) / (m - 1.0)
 
     geometric_index = jnp.floor(jnp.log1p(t / first * (m - 1.0)) / jnp.log(m))
@@ -129,6 +130,19 @@ class cosine_restarts(Schedule):
     peak alone, ``end + (init * value_mul**i - end) * ...``: equal to jaxlr's when
     ``end_value = 0``. optax's ``sgdr_schedule`` is a join of warmup-cosine pieces: see
     :func:`jaxlr.join`.
+
+    Args:
+        init_value: the first cycle's peak (>= 0).
+        first_period: the first cycle's length in steps (> 0).
+        period_mul: how much longer each cycle is than the one before (>= 1; torch's
+            ``T_mult``, Keras' ``t_mul``).
+        value_mul: how much each cycle's cosine part is scaled from the one before (> 0;
+            Keras' ``m_mul``, timm's ``cycle_decay``).
+        end_value: the floor every cycle decays to (>= 0; Keras' ``alpha * initial``).
+        warmup_steps: steps at the start of every cycle that ramp linearly from
+            ``end_value`` up to the cycle's peak (>= 0, <= ``first_period``).
+        cycles: how many cycles to run before holding ``end_value`` (> 0); None to restart
+            for ever.
 
     Example:
         >>> import jaxlr
@@ -224,6 +238,15 @@ class cyclic(Schedule):
 
     Matches torch ``CyclicLR(base_lr, max_lr, step_size_up, step_size_down, mode, gamma)``.
 
+    Args:
+        base_value: the value at the bottom of every cycle (>= 0).
+        max_value: the value at the top of the first cycle (>= 0).
+        step_size_up: the rise's length in steps (> 0).
+        step_size_down: the fall's length in steps (> 0); None for ``step_size_up``.
+        mode: "triangular" (the same amplitude every cycle), "triangular2" (halved each
+            cycle) or "exp_range" (scaled by ``gamma ** t``).
+        gamma: the amplitude's factor per step in "exp_range" mode (> 0).
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.cyclic(0.1, 1.0, step_size_up=4, mode="triangular2")
@@ -235,7 +258,7 @@ class cyclic(Schedule):
     max_value: Scalar
     step_size_up: Scalar
     step_size_down: Scalar | None = None
-    mode: str = static_field("triangular")
+    mode: str = static_field(default="triangular")
     gamma: Scalar = 1.0
 
     def _check(self) -> None:
@@ -259,13 +282,14 @@ class cyclic(Schedule):
                     f"step {int_limit()}: at most about 1 + 4e-8, got {_format(self.gamma)}"
                 )
 
-    def _value(self, step: jax.Array) -> jax.Array:
+    def _value(self, step: jax.Array) -> ArrayLike:
         up = self.step_size_up
         down = up if self.step_size_down is None else self.step_size_down
         total = fit(up + down)
         position = mod_steps(step, total)
         rising = position <= up
         ramp = jnp.where(rising, progress(position, up), remaining(jnp.maximum(position - up, 0.0), down))
+        scale: ArrayLike
         if self.mode == "triangular":
             scale = 1.0
         elif self.mode == "triangular2":
@@ -292,6 +316,16 @@ class one_cycle(Schedule):
     ``p·T`` and ``T``; ``join([cosine_decay(initial, p·T, end_value=max_value),
     cosine_decay(max_value, T - p·T, end_value=minimum)], [p·T])`` is optax's version.
 
+    Args:
+        max_value: the peak (>= 0).
+        total_steps: ``T``, the steps of the whole cycle (> 0).
+        pct_start: the fraction of ``T`` spent rising, in (0, 1).
+        anneal: "cos" (cosine phases) or "linear".
+        div_factor: the start is ``max_value / div_factor`` (> 0).
+        final_div_factor: the end is ``max_value / div_factor / final_div_factor`` (> 0).
+        three_phase: False for up then down to the end; True for up, back down to the
+            start, then down to the end.
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.one_cycle(1.0, total_steps=11, pct_start=0.5, anneal="linear", div_factor=10.0)
@@ -302,10 +336,10 @@ class one_cycle(Schedule):
     max_value: Scalar
     total_steps: Scalar
     pct_start: Scalar = 0.3
-    anneal: str = static_field("cos")
+    anneal: str = static_field(default="cos")
     div_factor: Scalar = 25.0
     final_div_factor: Scalar = 1e4
-    three_phase: bool = static_field(False)
+    three_phase: bool = static_field(default=False)
 
     def _check(self) -> None:
         check_nonnegative("max_value", self.max_value)
@@ -315,7 +349,7 @@ class one_cycle(Schedule):
         check_positive("div_factor", self.div_factor)
         check_positive("final_div_factor", self.final_div_factor)
 
-    def _value(self, step: jax.Array) -> jax.Array:
+    def _value(self, step: jax.Array) -> ArrayLike:
         t = as_float(step)
         initial = self.max_value / self.div_factor
         minimum = initial / self.final_div_factor

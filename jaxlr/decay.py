@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+from jax.typing import ArrayLike
 
 from jaxlr._base import (
     Numbers,
@@ -58,7 +60,7 @@ def exponential_value(
     return value
 
 
-def cosine_value(init: Scalar, end: Scalar, left: jax.Array, done: jax.Array, exponent: Scalar) -> jax.Array:
+def cosine_value(init: Scalar, end: Scalar, left: ArrayLike, done: ArrayLike, exponent: Scalar) -> jax.Array:
     """``end + (init - end) * (½(1 + cos(π·done))) ** exponent``, ``left = 1 - done``.
 
     ``½(1 + cos πp)`` is written ``sin²(π·left/2)`` and its complement ``sin²(π·done/2)``:
@@ -98,6 +100,9 @@ class constant(Schedule):
 
     Formula: ``lr(t) = value``. Matches ``optax.constant_schedule``.
 
+    Args:
+        value: the learning rate at every step (>= 0).
+
     Example:
         >>> import jaxlr
         >>> float(jaxlr.constant(0.1)(1000))
@@ -130,6 +135,16 @@ class polynomial(Schedule):
     ``transition_steps <= 0`` is an error, not a silent constant. torch's
     ``PolynomialLR(total_iters, power)`` is ``polynomial(lr, 0.0, total_iters, power)``.
 
+    Args:
+        init_value: the value until the decay starts (>= 0).
+        end_value: the value at the decay's end and after it (>= 0).
+        transition_steps: ``T``, the decay's length in steps (> 0).
+        power: the exponent of the decay (> 0): 1 is linear, 2 falls fast then flattens, 0.5
+            holds high then drops.
+        transition_begin: steps to hold ``init_value`` before the decay starts (>= 0).
+        cycle: False to hold ``end_value`` after ``T``; True to decay again over a longer
+            span each time ``T`` is reached, as Keras' ``cycle`` does.
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.polynomial(1.0, 0.0, transition_steps=10, power=2.0)
@@ -142,7 +157,7 @@ class polynomial(Schedule):
     transition_steps: Scalar
     power: Scalar = 1.0
     transition_begin: Scalar = 0
-    cycle: bool = static_field(False)
+    cycle: bool = static_field(default=False)
 
     def _check(self) -> None:
         check_nonnegative("init_value", self.init_value)
@@ -193,6 +208,13 @@ class linear(Schedule):
     up). torch's ``LinearLR(start_factor, end_factor, total_iters)`` on a base rate ``b``
     is ``linear(b * start_factor, b * end_factor, total_iters)``.
 
+    Args:
+        init_value: the value until the ramp starts (>= 0).
+        end_value: the value at the ramp's end and after it (>= 0); above ``init_value`` for
+            a ramp up.
+        transition_steps: ``T``, the ramp's length in steps (> 0).
+        transition_begin: steps to hold ``init_value`` before the ramp starts (>= 0).
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.linear(1.0, 0.0, transition_steps=4)
@@ -226,6 +248,11 @@ class step_decay(Schedule):
     in most recipes: wrap in :func:`jaxlr.per_epoch` to count in epochs, or pass
     ``step_size=epochs * steps_per_epoch``.
 
+    Args:
+        init_value: the value at step 0 (>= 0).
+        step_size: the steps between two multiplications by ``gamma`` (> 0).
+        gamma: the factor applied every ``step_size`` steps (> 0; above 1, a growth).
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.step_decay(1.0, step_size=10, gamma=0.5)
@@ -256,6 +283,12 @@ class multistep_decay(Schedule):
     Matches torch ``MultiStepLR(milestones, gamma)``. torch sorts its milestones and lets a
     repeated milestone compound; jaxlr asks for strictly increasing milestones, since a
     repeat is almost always a typo (use :func:`piecewise_constant` for arbitrary drops).
+
+    Args:
+        init_value: the value before the first milestone (>= 0).
+        milestones: the steps at which ``gamma`` is applied, strictly increasing (a list or
+            an array).
+        gamma: the factor applied at each milestone (> 0).
 
     Example:
         >>> import jaxlr
@@ -293,6 +326,13 @@ class piecewise_constant(Schedule):
     ``inclusive=True`` to match it. torch's ``ConstantLR(factor, total_iters)`` on a base
     rate ``b`` is ``piecewise_constant([total_iters], [b * factor, b])``.
 
+    Args:
+        boundaries: the steps where the value changes, strictly increasing.
+        values: the value before the first boundary, then after each one: one more entry
+            than ``boundaries`` (each >= 0).
+        inclusive: False to switch at ``t >= boundary`` (optax, torch); True to keep
+            ``values[i]`` up to and including ``boundaries[i]`` (Keras).
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.piecewise_constant(boundaries=[10, 20], values=[1.0, 0.5, 0.1])
@@ -305,7 +345,7 @@ class piecewise_constant(Schedule):
 
     boundaries: Numbers
     values: Numbers
-    inclusive: bool = static_field(False)
+    inclusive: bool = static_field(default=False)
 
     def _check(self) -> None:
         check_sequence("boundaries", self.boundaries)
@@ -313,7 +353,7 @@ class piecewise_constant(Schedule):
         check_increasing("boundaries", self.boundaries)
         check_sequence("values", self.values, min_length=1)
         check_nonnegative("values", self.values)
-        n_boundaries, n_values = jnp.shape(self.boundaries)[-1], jnp.shape(self.values)[-1]
+        n_boundaries, n_values = np.shape(self.boundaries)[-1], np.shape(self.values)[-1]
         if n_values != n_boundaries + 1:
             raise ValueError(
                 f"values must have one more entry than boundaries, got {n_values} values "
@@ -337,6 +377,10 @@ class piecewise_linear(Schedule):
     Like ``optax.piecewise_interpolate_schedule('linear', ...)``, which takes
     multiplicative scales instead of values.
 
+    Args:
+        steps: the knots' steps, strictly increasing.
+        values: the value at each knot, as many as ``steps`` (each >= 0).
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.piecewise_linear(steps=[0, 10, 30], values=[0.0, 1.0, 0.0])
@@ -353,7 +397,7 @@ class piecewise_linear(Schedule):
         check_increasing("steps", self.steps)
         check_sequence("values", self.values, min_length=1)
         check_nonnegative("values", self.values)
-        n_steps, n_values = jnp.shape(self.steps)[-1], jnp.shape(self.values)[-1]
+        n_steps, n_values = np.shape(self.steps)[-1], np.shape(self.values)[-1]
         if n_steps != n_values:
             raise ValueError(f"steps and values must have the same length, got {n_steps} and {n_values}")
 
@@ -383,6 +427,17 @@ class exponential_decay(Schedule):
     A growth rate (``decay_rate > 1``, as in a learning-rate range test) saturates at the
     largest finite float instead of overflowing to inf.
 
+    Args:
+        init_value: the value at step 0, held until ``transition_begin`` (>= 0).
+        decay_rate: the factor per ``decay_steps`` steps (> 0; below 1 a decay, above 1 a
+            growth).
+        decay_steps: the steps over which the value is multiplied by ``decay_rate`` (> 0).
+        staircase: False for a smooth curve; True to multiply once per whole
+            ``decay_steps`` (the exponent is ``floor(t' / decay_steps)``), a staircase.
+        transition_begin: steps to hold ``init_value`` before the decay starts (>= 0).
+        end_value: a bound the value does not pass, a floor for a decay and a ceiling for a
+            growth (>= 0); None for none.
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.exponential_decay(1.0, decay_rate=0.5, decay_steps=10)
@@ -393,7 +448,7 @@ class exponential_decay(Schedule):
     init_value: Scalar
     decay_rate: Scalar
     decay_steps: Scalar = 1
-    staircase: bool = static_field(False)
+    staircase: bool = static_field(default=False)
     transition_begin: Scalar = 0
     end_value: Scalar | None = None
 
@@ -423,6 +478,13 @@ class inverse_time_decay(Schedule):
     staircase)``. The legacy Keras optimizer argument ``decay=d`` (``lr / (1 + d * t)``) is
     ``inverse_time_decay(lr, decay_rate=d)``.
 
+    Args:
+        init_value: the value at step 0 (>= 0).
+        decay_rate: how fast the value falls (> 0): it halves at ``decay_steps / decay_rate``.
+        decay_steps: the unit in which ``t`` is counted (> 0).
+        staircase: False for a smooth curve; True to count whole units of ``decay_steps``
+            (``floor(t / decay_steps)``), a staircase.
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.inverse_time_decay(1.0, decay_rate=1.0, decay_steps=10)
@@ -433,14 +495,14 @@ class inverse_time_decay(Schedule):
     init_value: Scalar
     decay_rate: Scalar
     decay_steps: Scalar = 1
-    staircase: bool = static_field(False)
+    staircase: bool = static_field(default=False)
 
     def _check(self) -> None:
         check_nonnegative("init_value", self.init_value)
         check_positive("decay_rate", self.decay_rate)
         check_positive("decay_steps", self.decay_steps)
 
-    def _value(self, step: jax.Array) -> jax.Array:
+    def _value(self, step: jax.Array) -> ArrayLike:
         progress = floor_div(step, self.decay_steps) if self.staircase else exact_div(as_float(step), self.decay_steps)
         return self.init_value / (1.0 + self.decay_rate * progress)
 
@@ -457,6 +519,13 @@ class inverse_sqrt_decay(Schedule):
 
     Matches Hugging Face ``get_inverse_sqrt_schedule(num_warmup_steps, timescale)`` and
     fairseq's ``inverse_sqrt`` (with ``warmup_init_lr=0``).
+
+    Args:
+        init_value: the peak, reached at the end of the warmup (>= 0).
+        warmup_steps: ``W``, the linear warmup from 0 (>= 0; 0 for none).
+        timescale: ``s``, the steps after the warmup at which the value is
+            ``init_value / sqrt(2)`` (> 0); None for ``W``, or 10,000 when there is no
+            warmup (Hugging Face's default).
 
     Example:
         >>> import jaxlr
@@ -478,6 +547,7 @@ class inverse_sqrt_decay(Schedule):
     def _value(self, step: jax.Array) -> jax.Array:
         t = as_float(step)
         warmup = self.warmup_steps
+        timescale: ArrayLike
         if self.timescale is None:
             timescale = jnp.where(warmup > 0, warmup, 10_000.0)
         else:
@@ -505,6 +575,15 @@ class cosine_decay(Schedule):
     eta_min=end_value)`` does; the phase is computed in integer arithmetic, so it stays
     exact at any step.
 
+    Args:
+        init_value: the value at step 0 (>= 0).
+        decay_steps: ``D``, the decay's length in steps (> 0).
+        end_value: the value at ``D`` and after it (>= 0; optax's ``alpha * init_value``).
+        exponent: the power of the half-cosine weight (> 0, optax's ``exponent``): above 1
+            the value falls faster early on, below 1 it stays near ``init_value`` longer.
+        periodic: False to hold ``end_value`` after ``D``; True to rise again, with period
+            ``2 D``, as torch's ``CosineAnnealingLR``.
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.cosine_decay(1.0, decay_steps=10)
@@ -519,7 +598,7 @@ class cosine_decay(Schedule):
     decay_steps: Scalar
     end_value: Scalar = 0.0
     exponent: Scalar = 1.0
-    periodic: bool = static_field(False)
+    periodic: bool = static_field(default=False)
 
     def _check(self) -> None:
         check_nonnegative("init_value", self.init_value)

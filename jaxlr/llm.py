@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from jaxlr._base import (
     Scalar,
@@ -16,7 +17,6 @@ from jaxlr._base import (
     check_nonnegative,
     check_number,
     check_positive,
-    count_reached,
     fit,
     is_concrete,
     progress,
@@ -24,6 +24,7 @@ from jaxlr._base import (
     scaled_power,
     schedule_class,
     static_field,
+    step_reached,
     sub_steps,
 )
 from jaxlr.decay import DECAY_SHAPES, decay_weights
@@ -56,6 +57,18 @@ class wsd(Schedule):
     num_training_steps=T, warmup_type, decay_type, min_lr_ratio=m)`` with ``init_value =
     end_value = m * peak``: HF starts its warmup at ``m * peak``, not at 0.
 
+    Args:
+        peak_value: the value held between the warmup and the decay (>= 0).
+        total_steps: ``T``, the step at which the decay ends (> 0).
+        warmup_steps: ``W``, the warmup's length in steps, or a fraction of ``T`` given as
+            a float in (0, 1) (>= 0).
+        decay_steps: ``D``, the decay's length in steps, or a fraction of ``T`` given as a
+            float in (0, 1) (>= 0; ``W + D <= T``).
+        init_value: the value at step 0 (>= 0; > 0 for the exponential warmup).
+        end_value: the value at ``T`` and after it (>= 0; > 0 for the exponential decay).
+        decay_shape: "linear", "cosine", "1-sqrt" or "exponential".
+        warmup_shape: "linear", "cosine", "1-sqrt" or "exponential".
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.wsd(1.0, total_steps=100, warmup_steps=10, decay_steps=0.2)
@@ -71,8 +84,8 @@ class wsd(Schedule):
     decay_steps: Scalar
     init_value: Scalar = 0.0
     end_value: Scalar = 0.0
-    decay_shape: str = static_field("linear")
-    warmup_shape: str = static_field("linear")
+    decay_shape: str = static_field(default="linear")
+    warmup_shape: str = static_field(default="linear")
 
     def __post_init__(self) -> None:
         for name in ("warmup_steps", "decay_steps"):
@@ -110,10 +123,7 @@ class wsd(Schedule):
         # Exact for integer steps (t - decay_start in float32 cancels near 2**31).
         decay_start = fit(decay_start)
         after = sub_steps(step, decay_start)
-        # A NumPy boundary when concrete: count_reached then compares it in float64.
-        start = np.reshape(np.asarray(decay_start, np.float64), (1,)) if is_concrete(decay_start) else \
-            jnp.reshape(decay_start, (1,))
-        started = count_reached(start, step) > 0
+        started = step_reached(step, decay_start)
         left, done = remaining(after, self.decay_steps), progress(after, self.decay_steps)
         if self.decay_shape == "exponential":
             positive = self.peak_value > 0
@@ -135,6 +145,11 @@ class noam(Schedule):
     tensor2tensor and the Annotated Transformer count steps from 1: evaluate at ``t + 1``
     to reproduce them.
 
+    Args:
+        d_model: the model width (> 0): the peak scales as ``d_model ** -0.5``.
+        warmup_steps: the step at which the peak is reached (> 0).
+        scale: a factor on the whole schedule (>= 0).
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.noam(d_model=512, warmup_steps=4000)
@@ -151,7 +166,7 @@ class noam(Schedule):
         check_positive("warmup_steps", self.warmup_steps)
         check_nonnegative("scale", self.scale)
 
-    def _value(self, step: jax.Array) -> jax.Array:
+    def _value(self, step: jax.Array) -> ArrayLike:
         t = as_float(step)
         decay = jax.lax.rsqrt(jnp.maximum(t, 1.0))
         warmup = t * self.warmup_steps**-1.5
@@ -165,6 +180,11 @@ class rex_decay(Schedule):
     Formula, with ``z = 1 - min(t, T) / T``::
 
         lr(t) = end + (init - end) * z / (½ + ½ z)
+
+    Args:
+        init_value: the value at step 0 (>= 0).
+        total_steps: ``T``, the decay's length in steps (> 0).
+        end_value: the value at ``T`` and after it (>= 0).
 
     Example:
         >>> import jaxlr
@@ -199,6 +219,15 @@ class tanh_decay(Schedule):
 
     With the defaults (``lower=-7``, ``upper=3``) it starts at ``0.99999917·init`` and reaches
     ``end + 0.0025·(init - end)`` just before ``D``, as timm's does.
+
+    Args:
+        init_value: the value the decay starts near (>= 0).
+        decay_steps: ``D``, the decay's length in steps (> 0).
+        end_value: the value at ``D`` and after it (>= 0).
+        lower: the argument of ``tanh`` at step 0 (<= ``upper``): the more negative, the
+            longer the value stays near ``init_value``.
+        upper: the argument of ``tanh`` at ``D``: the larger, the closer to ``end_value``
+            the value gets before ``D``.
 
     Example:
         >>> import jaxlr

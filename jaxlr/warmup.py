@@ -29,6 +29,7 @@ from jaxlr._base import (
     remaining,
     schedule_class,
     static_field,
+    step_reached,
     sub_steps,
 )
 from jaxlr.decay import cosine_value, exponential_value
@@ -71,6 +72,11 @@ class linear_warmup(Schedule):
     Matches Hugging Face ``get_constant_schedule_with_warmup`` (with ``init_value=0``) and
     ``optax.linear_schedule(init_value, peak_value, warmup_steps)``.
 
+    Args:
+        peak_value: the value at the end of the warmup, held after it (>= 0).
+        warmup_steps: ``W``, the ramp's length in steps (>= 0; 0 starts at the peak).
+        init_value: the value at step 0 (>= 0).
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.linear_warmup(1.0, warmup_steps=4)
@@ -97,6 +103,11 @@ class exponential_warmup(Schedule):
 
     Formula: ``lr(t) = init * (peak / init) ** (min(t, W) / W)``; both values must be > 0.
 
+    Args:
+        peak_value: the value at the end of the warmup, held after it (> 0).
+        warmup_steps: ``W``, the ramp's length in steps (>= 0).
+        init_value: the value at step 0 (> 0).
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.exponential_warmup(1.0, warmup_steps=2, init_value=0.01)
@@ -119,34 +130,64 @@ class exponential_warmup(Schedule):
 
 @schedule_class
 class warmup_then(Schedule):
-    """Warmup from ``init_value`` to ``schedule(0)``, then ``schedule(t - warmup_steps)``.
+    """A warmup from ``init_value``, then ``schedule``: started after the warmup (the
+    default), or on its own clock from step 0 (``shift=False``).
 
     Formula, with ``W = warmup_steps`` and ``q = t / W``::
 
-        lr(t) = warmup(init, schedule(0), q)     for t < W
-        lr(t) = schedule(t - W)                  for t >= W
+        shift=True:   lr(t) = warmup(init, schedule(0), q)   for t < W
+                      lr(t) = schedule(t - W)                 for t >= W
+        shift=False:  lr(t) = warmup(init, schedule(t), q)   for t < W
+                      lr(t) = schedule(t)                     for t >= W
 
-    ``shape`` is "linear", "cosine" (``½(1 - cos πq)``), "1-sqrt" (``1 - sqrt(1 - q)``) or
-    "exponential" (geometric; ``init_value`` must be > 0). Equal to
-    ``optax.join_schedules([linear_warmup(schedule(0), W, init_value), schedule], [W])``.
-    Keras' ``CosineDecay(initial, decay_steps, alpha, warmup_target=peak,
-    warmup_steps=W)`` is ``warmup_then(cosine_decay(peak, decay_steps, alpha * peak), W,
-    initial)``: Keras' ``decay_steps`` excludes the warmup.
+    ``shift=True`` delays the schedule by ``W`` (as :func:`jaxlr.shift` does): its
+    milestones, decay length and cycles count from the end of the warmup. It equals
+    ``optax.join_schedules([linear_warmup(schedule(0), W, init_value), schedule], [W])`` and
+    torch's ``SequentialLR([LinearLR, scheduler], milestones=[W])``. ``shift=False`` keeps
+    the schedule's steps absolute: ``multistep_decay(lr, [30 * E, 60 * E, 90 * E])`` drops
+    at epochs 30, 60 and 90 after a 5-epoch warmup, where ``shift=True`` moves the drops to
+    epochs 35, 65 and 95. The warmup then ramps to the schedule's value at the current
+    step, so the two meet at ``W`` for any schedule. It is torch's
+    ``ChainedScheduler([LinearLR(start_factor=s, total_iters=W), MultiStepLR(milestones)])``
+    with ``init_value = s * lr`` (exactly, whenever the schedule holds its value through the
+    warmup, as a multistep decay with milestones after it does; with ``init_value=0`` and
+    a linear warmup, for any schedule: ``schedule(t) * t / W``, torch's product of
+    factors), and timm's ``warmup_prefix=False``.
 
-    Pass a jaxlr schedule to keep the result a pytree (passable to a jitted function); a
-    plain function also works when the schedule is closed over.
+    Args:
+        schedule: the schedule after the warmup. Pass a jaxlr schedule to keep the result a
+            pytree (passable to a jitted function); a plain function of the step also works,
+            closed over.
+        warmup_steps: ``W``, the warmup's length in steps (0: no warmup).
+        init_value: the value at step 0 (>= 0; > 0 for the exponential shape).
+        shape: the warmup's curve: "linear" (``q``), "cosine" (``½(1 - cos πq)``), "1-sqrt"
+            (``1 - sqrt(1 - q)``) or "exponential" (geometric from ``init_value``).
+        shift: True to start ``schedule`` at the warmup's end (it sees ``t - W``), False to
+            run it from step 0 (it sees ``t``; its milestones stay at absolute steps).
+
+    Keras' ``CosineDecay(initial, decay_steps, alpha, warmup_target=peak, warmup_steps=W)``
+    is ``warmup_then(cosine_decay(peak, decay_steps, alpha * peak), W, initial)``: Keras'
+    ``decay_steps`` excludes the warmup.
 
     Example:
         >>> import jaxlr
         >>> s = jaxlr.warmup_then(jaxlr.cosine_decay(1.0, decay_steps=10), warmup_steps=5)
         >>> [round(float(s(t)), 4) for t in (0, 1, 5, 10, 15)]
         [0.0, 0.2, 1.0, 0.5, 0.0]
+        >>> drops = jaxlr.multistep_decay(1.0, milestones=[30, 60])
+        >>> shifted = jaxlr.warmup_then(drops, warmup_steps=5)
+        >>> absolute = jaxlr.warmup_then(drops, warmup_steps=5, shift=False)
+        >>> [round(float(shifted(t)), 4) for t in (0, 29, 30, 35, 60, 65)]
+        [0.0, 1.0, 1.0, 0.1, 0.1, 0.01]
+        >>> [round(float(absolute(t)), 4) for t in (0, 29, 30, 35, 60, 65)]
+        [0.0, 1.0, 0.1, 0.1, 0.01, 0.01]
     """
 
     schedule: Schedule | Callable[[jax.Array], jax.Array]
     warmup_steps: Scalar
     init_value: Scalar = 0.0
-    shape: str = static_field("linear")
+    shape: str = static_field(default="linear")
+    shift: bool = static_field(default=True)
 
     def _check(self) -> None:
         check_schedule("schedule", self.schedule)
@@ -158,10 +199,13 @@ class warmup_then(Schedule):
             check_nonnegative("init_value", self.init_value)
 
     def _value(self, step: jax.Array) -> jax.Array:
-        peak = self.schedule(jnp.zeros((), jnp.int32))
+        if self.shift:
+            peak = self.schedule(jnp.zeros((), jnp.int32))
+            after = self.schedule(sub_steps(step, self.warmup_steps))  # integer, so a periodic phase stays exact
+        else:
+            peak = after = self.schedule(step)
         warmup = warmup_value(self.init_value, peak, step, self.warmup_steps, self.shape)
-        after = self.schedule(sub_steps(step, self.warmup_steps))  # integer, so a periodic phase stays exact
-        return jnp.where(as_float(step) < self.warmup_steps, warmup, after)
+        return jnp.where(step_reached(step, self.warmup_steps), after, warmup)
 
 
 @schedule_class
@@ -213,6 +257,15 @@ class warmup_cosine(_warmup_decay):
     cosine is not clamped). Keras' ``CosineDecay`` counts ``decay_steps`` after the warmup:
     see :func:`jaxlr.warmup_then`.
 
+    Args:
+        peak_value: the value at the end of the warmup, where the decay starts (>= 0).
+        warmup_steps: ``W``, the linear warmup's length in steps (>= 0, < ``total_steps``).
+        total_steps: ``T``, the step at which the decay ends, the warmup included (> 0).
+        init_value: the value at step 0 (>= 0).
+        end_value: the value at ``T`` and after it (>= 0).
+        exponent: the power of the half-cosine weight (> 0): above 1 the value falls faster
+            after the peak, below 1 it stays near the peak longer.
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.warmup_cosine(1.0, warmup_steps=10, total_steps=110)
@@ -244,6 +297,13 @@ class warmup_linear(_warmup_decay):
     num_training_steps=T)`` (with ``init_value = end_value = 0``), the recipe of most
     fine-tuning scripts.
 
+    Args:
+        peak_value: the value at the end of the warmup, where the decay starts (>= 0).
+        warmup_steps: ``W``, the linear warmup's length in steps (>= 0, < ``total_steps``).
+        total_steps: ``T``, the step at which the decay ends, the warmup included (> 0).
+        init_value: the value at step 0 (>= 0).
+        end_value: the value at ``T`` and after it (>= 0).
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.warmup_linear(1.0, warmup_steps=10, total_steps=110)
@@ -269,6 +329,16 @@ class warmup_exponential(Schedule):
     ``optax.warmup_exponential_decay_schedule`` (its ``transition_steps`` is
     ``decay_steps``).
 
+    Args:
+        peak_value: the value at the end of the warmup, where the decay starts (>= 0).
+        warmup_steps: ``W``, the linear warmup's length in steps (>= 0).
+        decay_rate: the factor per ``decay_steps`` steps after the warmup (> 0).
+        decay_steps: the steps over which the value is multiplied by ``decay_rate`` (> 0).
+        init_value: the value at step 0 (>= 0).
+        staircase: False for a smooth decay; True to multiply once per whole
+            ``decay_steps``, a staircase.
+        end_value: a bound the value does not pass (a floor for a decay); None for none.
+
     Example:
         >>> import jaxlr
         >>> s = jaxlr.warmup_exponential(1.0, warmup_steps=10, decay_rate=0.5, decay_steps=10)
@@ -281,7 +351,7 @@ class warmup_exponential(Schedule):
     decay_rate: Scalar
     decay_steps: Scalar = 1
     init_value: Scalar = 0.0
-    staircase: bool = static_field(False)
+    staircase: bool = static_field(default=False)
     end_value: Scalar | None = None
 
     def _check(self) -> None:

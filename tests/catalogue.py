@@ -116,7 +116,7 @@ def _warmup_then(draw):
     shape = draw(st.sampled_from(["linear", "cosine", "1-sqrt", "exponential"]))
     init = draw(st.floats(1e-6, 1e-3)) if shape == "exponential" else draw(small_values)
     return dict(name="warmup_then", schedule=draw(st.one_of(*LEAF_STRATEGIES)),
-                warmup_steps=draw(st.integers(0, 3000)), init_value=init, shape=shape)
+                warmup_steps=draw(st.integers(0, 3000)), init_value=init, shape=shape, shift=draw(st.booleans()))
 
 
 @st.composite
@@ -295,6 +295,8 @@ EXAMPLES = {
                         warmup_steps=20, init_value=0.1, shape="cosine"),
     "warmup_then:exponential": dict(schedule={"name": "step_decay", "init_value": 1.0, "step_size": 30},
                                     warmup_steps=20, init_value=1e-3, shape="exponential"),
+    "warmup_then:absolute": dict(schedule={"name": "cosine_decay", "init_value": 1.0, "decay_steps": 100},
+                                 warmup_steps=20, init_value=0.1, shape="1-sqrt", shift=False),
     "per_epoch": dict(schedule={"name": "multistep_decay", "init_value": 1.0, "milestones": [2, 5]},
                       steps_per_epoch=10),
     "cosine_restarts": dict(init_value=1.0, first_period=30, value_mul=0.7, end_value=0.05, warmup_steps=5,

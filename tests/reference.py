@@ -110,10 +110,13 @@ def exponential_warmup(t, peak_value, warmup_steps, init_value):
     return _warmup(t, init_value, peak_value, warmup_steps, "exponential")
 
 
-def warmup_then(t, schedule, warmup_steps, init_value=0.0, shape="linear"):
+def warmup_then(t, schedule, warmup_steps, init_value=0.0, shape="linear", shift=True):
     if t < warmup_steps:
-        return _warmup(t, init_value, schedule(0), warmup_steps, shape)
-    return schedule(t - warmup_steps)
+        target = schedule(0) if shift else schedule(t)
+        if shape == "exponential" and target <= 0:
+            return init_value  # a geometric ramp has no way to 0: it holds its start
+        return _warmup(t, init_value, target, warmup_steps, shape)
+    return schedule(t - warmup_steps) if shift else schedule(t)
 
 
 def warmup_cosine(t, peak_value, warmup_steps, total_steps, init_value=0.0, end_value=0.0, exponent=1.0):

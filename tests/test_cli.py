@@ -236,3 +236,120 @@ def test_bad_input_in_a_subprocess_is_one_line_and_status_2(tmp_path):
         out = run(*args, check=False)
         assert out.returncode == 2 and out.stdout == "", out.stderr
         assert out.stderr.count("\n") == 1 and out.stderr.startswith("jaxlr: error: "), out.stderr
+
+
+# ---------------------------------------------------------------------------------------
+# Without --steps: the schedule's own length, and a quarter of it past the end.
+
+LENGTHS = [
+    ("warmup_cosine(1e-3, 100, 1000)", 1000),  # total_steps
+    ("warmup_linear(1e-3, 100, 1000)", 1000),
+    ("cosine_decay(1.0, 400)", 400),  # decay_steps
+    ("cosine_decay(1.0, 400, periodic=True)", 3 * 800),  # three periods of 2 * decay_steps
+    ("linear(1.0, 0.0, transition_steps=300, transition_begin=50)", 350),
+    ("polynomial(1.0, 0.0, 300, power=2.0)", 300),
+    ("multistep_decay(0.1, [30, 60, 90])", 90),  # the last milestone
+    ("piecewise_constant([10, 20], [1.0, 0.5, 0.1])", 20),
+    ("piecewise_linear([0, 10, 30], [0.0, 1.0, 0.0])", 30),
+    ("exponential_decay(1.0, 0.5, decay_steps=10, end_value=0.125)", 30),  # 1.0 * 0.5 ** (t / 10) = 0.125
+    ("linear_warmup(1.0, 40)", 40),
+    ("exponential_warmup(1.0, 40, 0.01)", 40),
+    ("warmup_exponential(1.0, 100, 0.5, decay_steps=10, end_value=0.25)", 100 + 20),  # 0.5 ** (20 / 10) = 0.25
+    ("warmup_then(cosine_decay(1.0, 900), 100)", 1000),  # the decay starts after the warmup
+    ("warmup_then(multistep_decay(1.0, [300, 600]), 100, shift=False)", 600),  # absolute milestones
+    ("warmup_then(constant(1.0), 100)", 100),
+    ("cosine_restarts(1.0, 10, period_mul=2.0, cycles=3)", 10 + 20 + 40),
+    ("cosine_restarts(1.0, 10)", 3 * 10),  # restarts for ever: three periods
+    ("cyclic(0.1, 1.0, 20, 30)", 3 * 50),
+    ("one_cycle(1.0, 500)", 500),
+    ("wsd(1.0, 500, 0.1, 0.2)", 500),
+    ("rex_decay(1.0, 500)", 500),
+    ("tanh_decay(1.0, 500)", 500),
+    ("per_epoch(multistep_decay(1.0, [2, 5]), 10)", 50),  # epochs times steps per epoch
+    ("join([linear_warmup(1.0, 100), cosine_decay(1.0, 900)], [100])", 1000),  # last boundary + last piece
+    ("join([cosine_decay(1.0, 100), constant(0.1)], [100])", 100),
+    ("scale(cosine_decay(1.0, 100), 0.5)", 100),
+    ("clip(cosine_decay(1.0, 100), min_value=0.1)", 100),
+    ("multiply(constant(0.1), linear_warmup(1.0, 70))", 70),
+    ("shift(cosine_decay(1.0, 100), 25)", 125),
+    ("repeat(cosine_decay(1.0, 100), 40)", 3 * 40),
+    ("cooldown(constant(1.0), 300, 60)", 300),
+]
+ENDLESS = [
+    "constant(1.0)", "step_decay(1.0, 30)", "exponential_decay(1.0, 0.5)", "inverse_time_decay(1.0, 0.5)",
+    "warmup_exponential(1.0, 100, 0.5)", "inverse_sqrt_decay(1.0, 100)", "noam(512, 4000)",
+    "multiply(linear_warmup(1.0, 70), step_decay(1.0, 9))", "warmup_then(step_decay(1.0, 30), 100)",
+    "join([constant(1.0), step_decay(1.0, 30)], [100])",
+]
+
+
+@pytest.mark.parametrize(("spec", "length"), LENGTHS)
+def test_a_schedule_has_its_own_length(spec, length):
+    schedule = jaxlr.from_config(spec)
+    assert cli.schedule_length(schedule) == pytest.approx(length, rel=1e-12)
+    assert cli.default_steps([schedule]) == max(int(np.ceil(1.25 * length)), int(np.floor(length)) + 2)
+
+
+@pytest.mark.parametrize("spec", ENDLESS)
+def test_a_schedule_without_an_end_has_no_length(spec):
+    assert cli.schedule_length(jaxlr.from_config(spec)) is None
+
+
+def test_every_family_says_what_its_length_is():
+    assert set(cli._LENGTHS) == set(jaxlr.REGISTRY)
+    assert {spec.split("(")[0] for spec, _ in LENGTHS} | {spec.split("(")[0] for spec in ENDLESS} == set(
+        jaxlr.REGISTRY) - {"from_fn"}
+
+
+def test_default_steps_stay_in_the_range_jax_counts():
+    assert cli.default_steps([jaxlr.cosine_decay(1.0, 10_000_000_000)]) == 2**31
+    # several schedules: the longest one's length
+    several = [jaxlr.cosine_decay(1.0, 100), jaxlr.step_decay(1.0, 10), jaxlr.rex_decay(1.0, 400)]
+    assert cli.default_steps(several) == 500
+
+
+def test_show_without_steps_covers_the_schedule_and_past_its_end(capsys):
+    status, out, err = main(capsys, "show", "warmup_cosine(1e-3, 100, 1000)", "--width", "20", "--height", "4")
+    assert (status, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0] == "warmup_cosine(peak_value=0.001, warmup_steps=100, total_steps=1000)"
+    assert lines[1] == "steps 0 to 1249: the schedule's length, 1000, and past its end (--steps to choose)"
+    assert lines[-1].endswith("step 1249")
+    # the last 4 of 20 columns (steps 1053 to 1249) are past the end, at the end value 0: the bottom row
+    assert lines[5].split("│")[1].endswith("•" * 4)
+
+
+def test_show_or_plot_of_a_schedule_without_an_end_asks_for_steps(capsys, tmp_path):
+    for args in (("show", "step_decay(0.1, 30)"), ("plot", "constant(0.1)", "noam(512, 4000)", "--out",
+                                                     str(tmp_path / "lr.png"))):
+        status, out, err = main(capsys, *args)
+        assert status == 2 and out == "" and err.count("\n") == 1
+        assert "no length of its own" in err and err.rstrip().endswith("give --steps")
+    assert not (tmp_path / "lr.png").exists()
+
+
+def test_plot_without_steps_titles_the_figure_with_the_specs(capsys, monkeypatch, tmp_path):
+    pytest.importorskip("matplotlib", reason="jaxlr plot needs matplotlib: pip install -e '.[plot]'")
+    import matplotlib.axes
+
+    titles, ranges = [], []
+    set_title, plot = matplotlib.axes.Axes.set_title, matplotlib.axes.Axes.plot
+    monkeypatch.setattr(matplotlib.axes.Axes, "set_title",
+                        lambda self, label, *a, **k: titles.append(label) or set_title(self, label, *a, **k))
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot",
+                        lambda self, x, *a, **k: ranges.append((x[0], x[-1])) or plot(self, x, *a, **k))
+    png = tmp_path / "lr.png"
+    specs = ["warmup_then(multistep_decay(1e-3, [300, 600]), 50, shift=False)",
+             "warmup_then(multistep_decay(1e-3, [300, 600]), 50)"]
+    status, out, _ = main(capsys, "plot", *specs, "--out", str(png))
+    assert status == 0 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert titles == ["\n".join(specs)]  # not "2 schedules"
+    assert ranges == [(0, 812), (0, 812)]  # the longer, shifted one ends at 650: 1.25 * 650 steps
+    assert out.splitlines() == [
+        "steps 0 to 812: the longest schedule's length, 650, and past its end (--steps to choose)", f"wrote {png}"]
+
+
+def test_a_long_spec_is_wrapped_in_the_title():
+    spec = "join([" + ", ".join(f"constant({i}.0)" for i in range(1, 30)) + "], " + str(list(range(10, 290, 10))) + ")"
+    lines = cli.title([spec], width=100).splitlines()
+    assert len(lines) > 1 and all(len(line) <= 100 for line in lines) and " ".join(lines) == spec

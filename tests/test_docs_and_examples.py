@@ -1,8 +1,11 @@
-"""The README's Python blocks run as written, its setup is what CI runs, and the plain-JAX example trains
-(the Flax main job: tests/test_examples_flax.py)."""
+"""The README's Python blocks each run on their own, as written; its setup is what CI runs; the plain-JAX
+example trains (the Flax main job: tests/test_examples_flax.py); every constructor documents its arguments."""
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import pydoc
 import re
 import subprocess
 import sys
@@ -11,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import jaxlr
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -18,27 +23,42 @@ def readme_python_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.DOTALL)
 
 
-def test_readme_quick_start_runs_and_prints_what_it_says(capsys):
+def run_alone(block: str, capsys) -> tuple[dict, list[str]]:
+    """A README block run on its own, in a fresh namespace: its names and its printed lines."""
+    namespace: dict = {"__name__": "__readme__"}
+    exec(compile(block, "README.md", "exec"), namespace)
+    return namespace, capsys.readouterr().out.splitlines()
+
+
+def test_every_readme_block_runs_on_its_own_and_prints_what_it_says(capsys):
     blocks = readme_python_blocks()
-    assert len(blocks) >= 2
-    namespace: dict = {}
-    for block in blocks:
-        exec(compile(block, "README.md", "exec"), namespace)
-    printed = capsys.readouterr().out.splitlines()
-    assert printed[0] == "warmup_cosine(peak_value=0.001, warmup_steps=1000, total_steps=100000)"
-    assert printed[1] == "0.0 0.001"
-    assert printed[3] == "(3, 10)"
-    assert float(namespace["d_lr_d_warmup"]) < 0  # a longer warmup lowers the lr at step 500
-    assert float(namespace["same"](5_000)) == pytest.approx(float(namespace["joined"](5_000)), rel=1e-6)
-    assert namespace["per_epoch"].milestones.tolist() == [11_700, 23_400]
-    assert "0.0001" in printed  # current_lr after the first update of the adaptive example
-    assert "['clip', 'constant', 'cooldown'] noam(d_model=512, warmup_steps=4000)" in printed
-    assert bool(namespace["decision"].improved) and not bool(namespace["decision"].stop)
-    assert "0.0002" in printed  # the NNX update's rate, schedule(2)
-    assert int(namespace["net_optimizer"].step[...]) == 3
-    assert "[ 1.  -2.   0.5]" in printed  # the plain-JAX loop fits its regression
-    assert float(namespace["mse"](namespace["model"])) < 0.01  # and the Equinox one, from 5.27
-    np.testing.assert_allclose(np.asarray(namespace["w"]), [1.0, -2.0, 0.5], atol=1e-4)
+    runs = [run_alone(block, capsys) for block in blocks]
+    assert len(runs) == 7
+    (quick, quick_out), (warmup, warmup_out), (plain, plain_out), (eqx, eqx_out), (adaptive, adaptive_out), \
+        (nnx_run, nnx_out), (config, config_out) = runs
+    # the quick start
+    assert quick_out[0] == "warmup_cosine(peak_value=0.001, warmup_steps=1000, total_steps=100000)"
+    assert quick_out[1] == "0.0 0.001"
+    assert quick_out[3] == "(3, 10)"
+    assert float(quick["d_lr_d_warmup"]) < 0  # a longer warmup lowers the lr at step 500
+    # the two warmup forms: drops 5 epochs late, or at the epochs written
+    assert warmup_out == ["[0.1, 0.01]"]
+    epoch = warmup["E"]
+    assert [float(warmup["shifted"](e * epoch)) for e in (34, 35, 64, 65)] == pytest.approx([0.1, 0.01, 0.01, 1e-3])
+    assert [float(warmup["absolute"](e * epoch)) for e in (29, 30, 59, 60)] == pytest.approx([0.1, 0.01, 0.01, 1e-3])
+    assert float(warmup["same"](5_000)) == pytest.approx(float(warmup["joined"](5_000)), rel=1e-6)
+    # the plain-JAX loop fits its regression, and so does the Equinox one (from 5.27)
+    assert plain_out == ["[ 1.  -2.   0.5]"]
+    np.testing.assert_allclose(np.asarray(plain["w"]), [1.0, -2.0, 0.5], atol=1e-4)
+    assert float(eqx["mse"](eqx["model"])) < 0.01 and float(eqx_out[0]) < 0.01
+    # current_lr after the first update of the adaptive example
+    assert adaptive_out == ["0.0001"]
+    assert bool(adaptive["decision"].improved) and not bool(adaptive["decision"].stop)
+    # the NNX update's rate, schedule(2), after three updates
+    assert nnx_out == ["0.0002"]
+    assert int(nnx_run["net_optimizer"].step[...]) == 3
+    assert config["per_epoch"].milestones.tolist() == [11_700, 23_400]
+    assert config_out == ["['clip', 'constant', 'cooldown'] noam(d_model=512, warmup_steps=4000)"]
 
 
 def test_readme_setup_commands_are_the_ones_ci_runs():
@@ -72,3 +92,32 @@ def test_plain_jax_example_runs_as_a_script():
     )
     assert out.stdout.startswith("schedule: warmup_cosine(peak_value=0.01, warmup_steps=5, total_steps=50")
     assert "test accuracy" in out.stdout.splitlines()[-1]
+
+
+# ---------------------------------------------------------------------------------------
+# Docstrings: every argument of every public constructor, and help() without dataclass internals.
+
+CONSTRUCTORS = [*(jaxlr.REGISTRY[name] for name in jaxlr.names()), jaxlr.reduce_on_plateau, jaxlr.early_stopping,
+                jaxlr.switch_optimizers]
+
+
+@pytest.mark.parametrize("constructor", CONSTRUCTORS, ids=lambda c: c.__name__)
+def test_every_constructor_documents_each_argument_in_order(constructor):
+    doc = inspect.getdoc(constructor)
+    assert "\nArgs:\n" in doc and "\nExample:\n" in doc and ">>> " in doc
+    section = doc.split("\nArgs:\n", 1)[1].split("\n\n", 1)[0]
+    documented = re.findall(r"^    (\w+): \S", section, flags=re.MULTILINE)
+    parameters = [name for name, p in inspect.signature(constructor).parameters.items()
+                  if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    assert documented == parameters
+
+
+@pytest.mark.parametrize("name", jaxlr.names())
+def test_help_shows_the_arguments_not_the_dataclass_machinery(name):
+    text = pydoc.render_doc(jaxlr.REGISTRY[name], renderer=pydoc.plaintext)
+    for internal in ("__dataclass_fields__", "__dataclass_params__", "__match_args__", "__annotations__",
+                     "__setattr__", "__delattr__", "__post_init__", "Initialize self", "__weakref__"):
+        assert internal not in text
+    assert "Args:" in text and "``Scalar`` in the signature" in text  # what a Scalar may be
+    assert "The learning rate at ``step``" in text  # __call__, documented
+    assert dataclasses.fields(jaxlr.REGISTRY[name])  # hidden from help, not gone

@@ -125,3 +125,63 @@ def test_chained_scheduler_is_multiply():
         [lr_scheduler.ConstantLR(o, 0.5, 100), lr_scheduler.ExponentialLR(o, 0.999)]), N, 0.1)
     schedule = jaxlr.multiply(jaxlr.piecewise_constant([100], [0.05, 0.1]), jaxlr.exponential_decay(1.0, 0.999))
     assert_parity(ours(schedule), theirs)
+
+
+# The recipe torch users port: 5 epochs of linear warmup, then x0.1 at epochs 30, 60 and 90.
+STEPS_PER_EPOCH, EPOCHS, MILESTONE_EPOCHS = 7, 100, [30, 60, 90]
+
+
+def _warmup_multistep(chained: bool, per_step: bool, start_factor: float):
+    """torch's LinearLR + MultiStepLR, combined as users write it, stepped once per update
+    (lengths in updates) or once per epoch (lengths in epochs, the rate repeated per update)."""
+    torch = require("torch")
+    lr_scheduler = torch.optim.lr_scheduler
+    unit = STEPS_PER_EPOCH if per_step else 1
+
+    def make(o):
+        warmup = lr_scheduler.LinearLR(o, start_factor, 1.0, total_iters=5 * unit)
+        drops = lr_scheduler.MultiStepLR(o, [m * unit for m in MILESTONE_EPOCHS], 0.1)
+        if chained:
+            return lr_scheduler.ChainedScheduler([warmup, drops])
+        return lr_scheduler.SequentialLR(o, [warmup, drops], milestones=[5 * unit])
+
+    lrs = torch_lrs(make, EPOCHS * unit, 0.1)
+    return lrs if per_step else lrs.repeat(STEPS_PER_EPOCH)
+
+
+@pytest.mark.parametrize("start_factor", [0.01, 1 / 3])
+def test_warmup_then_absolute_is_chained_scheduler(start_factor):
+    """ChainedScheduler keeps MultiStepLR's milestones at absolute epochs: shift=False."""
+    theirs = _warmup_multistep(chained=True, per_step=True, start_factor=start_factor)
+    drops = jaxlr.multistep_decay(0.1, [m * STEPS_PER_EPOCH for m in MILESTONE_EPOCHS])
+    schedule = jaxlr.warmup_then(drops, 5 * STEPS_PER_EPOCH, init_value=0.1 * start_factor, shift=False)
+    assert_parity(ours(schedule, EPOCHS * STEPS_PER_EPOCH), theirs)
+    config = (f"warmup_then(multistep_decay(0.1, milestones=['30ep', '60ep', '90ep']), warmup_steps='5ep', "
+              f"init_value={0.1 * start_factor!r}, shift=False)")
+    assert jaxlr.from_config(config, steps_per_epoch=STEPS_PER_EPOCH) == schedule
+    # the drops are at the epochs written, 30, 60 and 90
+    epochs_of_drops = [t // STEPS_PER_EPOCH for t in range(1, len(theirs)) if theirs[t] < 0.5 * theirs[t - 1]]
+    assert epochs_of_drops == MILESTONE_EPOCHS
+
+
+def test_warmup_then_absolute_per_epoch_is_chained_scheduler_stepped_per_epoch():
+    theirs = _warmup_multistep(chained=True, per_step=False, start_factor=0.01)
+    schedule = jaxlr.per_epoch(
+        jaxlr.warmup_then(jaxlr.multistep_decay(0.1, MILESTONE_EPOCHS), 5, init_value=0.001, shift=False),
+        STEPS_PER_EPOCH)
+    assert_parity(ours(schedule, EPOCHS * STEPS_PER_EPOCH), theirs)
+
+
+@pytest.mark.parametrize("per_step", [True, False])
+def test_warmup_then_shifted_is_sequential_lr(per_step):
+    """SequentialLR restarts MultiStepLR's count at the warmup's end: the default shift=True,
+    whose drops come 5 epochs late (35, 65, 95)."""
+    theirs = _warmup_multistep(chained=False, per_step=per_step, start_factor=0.01)
+    unit = STEPS_PER_EPOCH if per_step else 1
+    schedule = jaxlr.warmup_then(jaxlr.multistep_decay(0.1, [m * unit for m in MILESTONE_EPOCHS]), 5 * unit,
+                                 init_value=0.001)
+    if not per_step:
+        schedule = jaxlr.per_epoch(schedule, STEPS_PER_EPOCH)
+    assert_parity(ours(schedule, EPOCHS * STEPS_PER_EPOCH), theirs)
+    epochs_of_drops = [t // STEPS_PER_EPOCH for t in range(1, len(theirs)) if theirs[t] < 0.5 * theirs[t - 1]]
+    assert epochs_of_drops == [35, 65, 95]

@@ -135,6 +135,7 @@ def get_scheduler(
     if name == "cosine_with_restarts":
         cycles = extra.get("num_cycles", 1)
         check_nonnegative("num_cycles", cycles)
+        restarts: Schedule
         if is_zero(cycles):
             restarts = jaxlr.constant(lr)
         else:
@@ -146,11 +147,11 @@ def get_scheduler(
 def _min_lr_rate(lr: float, min_lr: float | None, min_lr_rate: float | None) -> float:
     if min_lr is not None and min_lr_rate is not None:
         raise ValueError("cosine_with_min_lr takes one of min_lr and min_lr_rate, got both")
-    if min_lr is None and min_lr_rate is None:
-        raise ValueError("cosine_with_min_lr needs min_lr or min_lr_rate in scheduler_specific_kwargs")
     if min_lr is not None:
         check_nonnegative("min_lr", min_lr)
         return min_lr / lr
+    if min_lr_rate is None:
+        raise ValueError("cosine_with_min_lr needs min_lr or min_lr_rate in scheduler_specific_kwargs")
     check_nonnegative("min_lr_rate", min_lr_rate)
     return min_lr_rate
 
