@@ -32,6 +32,7 @@ from jaxlr._base import (
     check_sequence,
     count_reached,
     exact_div,
+    fit,
     floor_div,
     integer_of,
     is_concrete,
@@ -40,6 +41,7 @@ from jaxlr._base import (
     remaining,
     schedule_class,
     static_field,
+    step_reached,
     sub_steps,
 )
 from jaxlr.decay import DECAY_SHAPES, decay_weights
@@ -287,6 +289,13 @@ class repeat(Schedule):
         check_positive("period", self.period)
 
     def _value(self, step: jax.Array) -> jax.Array:
+        step = jnp.asarray(step)
+        if jnp.issubdtype(step.dtype, jnp.integer) and isinstance(self.period, int | float | np.number) \
+                and float(self.period).is_integer():
+            # An integer position for the inner schedule, whose own phase is then exact too
+            # (a float remainder past 2**24 rounds); a period past every step never wraps.
+            whole = integer_of(self.period, step.dtype)
+            return self.schedule(step if whole is None else jnp.remainder(step, whole))
         return self.schedule(mod_steps(step, self.period))
 
 
@@ -328,12 +337,13 @@ class cooldown(Schedule):
         check_choice("shape", self.shape, DECAY_SHAPES)
 
     def _value(self, step: jax.Array) -> jax.Array:
-        t = as_float(step)
-        start = self.total_steps - self.cooldown_steps
-        after = jnp.maximum(t - start, 0.0)
+        # Exact for integer steps: t - start in float32 cancels near 2**31, and a start past
+        # int32 (total_steps = 2**31) must not be reached by step 2**31 - 1 rounded up.
+        start = fit(self.total_steps - self.cooldown_steps)
+        after = sub_steps(step, start)
         length = self.cooldown_steps
         weight, _ = decay_weights(self.shape, remaining(after, length), progress(after, length))
-        return self.schedule(step) * jnp.where(t < start, 1.0, weight)
+        return self.schedule(step) * jnp.where(step_reached(step, start), weight, 1.0)
 
 
 # ---------------------------------------------------------------------------------------

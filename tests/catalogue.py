@@ -129,7 +129,8 @@ def _per_epoch(draw):
 def _cosine_restarts(draw):
     first = draw(st.integers(2, 2000))
     return dict(name="cosine_restarts", init_value=draw(values), first_period=first,
-                period_mul=draw(st.sampled_from([1.0, 1.0, 2.0, 3.0]) | st.floats(1.0, 3.0)),
+                # float32 values: a period_mul that rounds to 1 from above is refused by design.
+                period_mul=draw(st.sampled_from([1.0, 1.0, 2.0, 3.0]) | st.floats(1.0, 3.0, width=32)),
                 value_mul=draw(st.floats(0.1, 1.0)), end_value=draw(small_values),
                 warmup_steps=draw(st.integers(0, first - 1)), cycles=draw(st.none() | st.integers(1, 20)))
 
