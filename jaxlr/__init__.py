@@ -34,6 +34,7 @@ from jaxlr.decay import (
     step_decay,
 )
 from jaxlr.llm import noam, rex_decay, tanh_decay, wsd
+from jaxlr.momentum import cyclic_momentum, one_cycle_momentum, with_momentum
 from jaxlr.warmup import (
     exponential_warmup,
     linear_warmup,
@@ -59,6 +60,7 @@ __all__ = [
     "cosine_restarts",
     "current_lr",
     "cyclic",
+    "cyclic_momentum",
     "early_stopping",
     "exponential_decay",
     "exponential_warmup",
@@ -75,6 +77,7 @@ __all__ = [
     "names",
     "noam",
     "one_cycle",
+    "one_cycle_momentum",
     "parse",
     "per_epoch",
     "piecewise_constant",
@@ -93,5 +96,6 @@ __all__ = [
     "warmup_exponential",
     "warmup_linear",
     "warmup_then",
+    "with_momentum",
     "wsd",
 ]

@@ -210,6 +210,59 @@ class cosine_restarts(Schedule):
 CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
 
 
+def check_cycle(start: Scalar, peak: Scalar, step_size_up: Scalar, step_size_down: Scalar | None, mode: str,
+                gamma: Scalar) -> None:
+    """The checks :class:`cyclic` and :class:`jaxlr.cyclic_momentum` share: the lengths, the
+    mode, and an ``exp_range`` amplitude that stays finite at every int32 step."""
+    check_positive("step_size_up", step_size_up)
+    if step_size_down is not None:
+        check_positive("step_size_down", step_size_down)
+    check_choice("mode", mode, CYCLIC_MODES)
+    check_positive("gamma", gamma)
+    # exp_range scales the amplitude by gamma**t: a gamma > 1 must keep it finite up to
+    # the largest int32 step, or the values past the float max are no rates.
+    if mode == "exp_range" and is_concrete((gamma, start, peak)):
+        gamma = np.asarray(gamma, np.float64)
+        span = np.abs(np.asarray(peak, np.float64) - np.asarray(start, np.float64))
+        with np.errstate(divide="ignore"):
+            top = np.log(np.maximum(span, 1e-300)) + int_limit() * np.log(gamma)
+        if np.any((gamma > 1) & (top > np.log(float(jnp.finfo(float_dtype()).max)) - 1e-6)):
+            raise ValueError(
+                f"gamma must keep the exp_range amplitude |peak - start| * gamma**t finite up to "
+                f"step {int_limit()}: at most about 1 + 4e-8, got {_format(gamma)}"
+            )
+
+
+def cycle_ramp(step: jax.Array, step_size_up: Scalar, step_size_down: Scalar | None) -> jax.Array:
+    """The triangle of a cycle: 0 at its start, 1 after ``step_size_up`` steps, 0 again after
+    ``step_size_down`` more (torch's ``scale_factor``), with the phase exact at any step."""
+    up = step_size_up
+    down = up if step_size_down is None else step_size_down
+    position = mod_steps(step, fit(up + down))
+    rising = position <= up
+    return jnp.where(rising, progress(position, up), remaining(jnp.maximum(position - up, 0.0), down))
+
+
+def cycle_index(step: jax.Array, step_size_up: Scalar, step_size_down: Scalar | None) -> jax.Array:
+    """The 0-based index of the cycle holding ``step`` (torch's ``cycle - 1``), exact."""
+    down = step_size_up if step_size_down is None else step_size_down
+    return floor_div(step, fit(step_size_up + down))
+
+
+def cyclic_value(step: jax.Array, start: Scalar, peak: Scalar, step_size_up: Scalar, step_size_down: Scalar | None,
+                 mode: str, gamma: Scalar) -> jax.Array:
+    """``start + (peak - start) * ramp * g``: the cyclic rate (``start = base_lr``) or, with
+    the ends swapped, torch's momentum (``start = max_momentum``, ``peak = base_momentum``)."""
+    ramp = cycle_ramp(step, step_size_up, step_size_down)
+    if mode == "triangular":
+        scale = 1.0
+    elif mode == "triangular2":
+        scale = scaled_power(1.0, 0.5, cycle_index(step, step_size_up, step_size_down))
+    else:
+        scale = scaled_power(1.0, gamma, step)
+    return start + (peak - start) * ramp * scale
+
+
 @schedule_class
 class cyclic(Schedule):
     """Cyclical learning rate (Smith 2017): up from ``base_value`` to ``max_value``, and down.
@@ -241,38 +294,11 @@ class cyclic(Schedule):
     def _check(self) -> None:
         check_nonnegative("base_value", self.base_value)
         check_nonnegative("max_value", self.max_value)
-        check_positive("step_size_up", self.step_size_up)
-        if self.step_size_down is not None:
-            check_positive("step_size_down", self.step_size_down)
-        check_choice("mode", self.mode, CYCLIC_MODES)
-        check_positive("gamma", self.gamma)
-        # exp_range scales the amplitude by gamma**t: a gamma > 1 must keep it finite up
-        # to the largest int32 step, or the values past the float max are no rates.
-        if self.mode == "exp_range" and is_concrete((self.gamma, self.base_value, self.max_value)):
-            gamma = np.asarray(self.gamma, np.float64)
-            span = np.abs(np.asarray(self.max_value, np.float64) - np.asarray(self.base_value, np.float64))
-            with np.errstate(divide="ignore"):
-                top = np.log(np.maximum(span, 1e-300)) + int_limit() * np.log(gamma)
-            if np.any((gamma > 1) & (top > np.log(float(jnp.finfo(float_dtype()).max)) - 1e-6)):
-                raise ValueError(
-                    f"gamma must keep the exp_range amplitude (max_value - base_value) * gamma**t finite up to "
-                    f"step {int_limit()}: at most about 1 + 4e-8, got {_format(self.gamma)}"
-                )
+        check_cycle(self.base_value, self.max_value, self.step_size_up, self.step_size_down, self.mode, self.gamma)
 
     def _value(self, step: jax.Array) -> jax.Array:
-        up = self.step_size_up
-        down = up if self.step_size_down is None else self.step_size_down
-        total = fit(up + down)
-        position = mod_steps(step, total)
-        rising = position <= up
-        ramp = jnp.where(rising, progress(position, up), remaining(jnp.maximum(position - up, 0.0), down))
-        if self.mode == "triangular":
-            scale = 1.0
-        elif self.mode == "triangular2":
-            scale = scaled_power(1.0, 0.5, floor_div(step, total))
-        else:
-            scale = scaled_power(1.0, self.gamma, step)
-        return self.base_value + (self.max_value - self.base_value) * ramp * scale
+        return cyclic_value(step, self.base_value, self.max_value, self.step_size_up, self.step_size_down, self.mode,
+                            self.gamma)
 
 
 @schedule_class
@@ -309,30 +335,45 @@ class one_cycle(Schedule):
 
     def _check(self) -> None:
         check_nonnegative("max_value", self.max_value)
-        check_positive("total_steps", self.total_steps)
-        check("pct_start", self.pct_start, "in (0, 1)", lambda v: (v > 0) & (v < 1))
-        check_choice("anneal", self.anneal, ("cos", "linear"))
+        check_one_cycle(self.total_steps, self.pct_start, self.anneal)
         check_positive("div_factor", self.div_factor)
         check_positive("final_div_factor", self.final_div_factor)
 
     def _value(self, step: jax.Array) -> jax.Array:
-        t = as_float(step)
         initial = self.max_value / self.div_factor
         minimum = initial / self.final_div_factor
-        up_end = self.pct_start * self.total_steps - 1.0
-        last = self.total_steps - 1.0
-        if self.three_phase:
-            phases = [(0.0, up_end, initial, self.max_value), (up_end, 2.0 * up_end, self.max_value, initial),
-                      (2.0 * up_end, last, initial, minimum)]
+        return one_cycle_value(step, self.total_steps, self.pct_start, self.anneal, self.three_phase,
+                               (initial, self.max_value, initial, minimum))
+
+
+def check_one_cycle(total_steps: Scalar, pct_start: Scalar, anneal: str) -> None:
+    """The checks :class:`one_cycle` and :class:`jaxlr.one_cycle_momentum` share."""
+    check_positive("total_steps", total_steps)
+    check("pct_start", pct_start, "in (0, 1)", lambda v: (v > 0) & (v < 1))
+    check_choice("anneal", anneal, ("cos", "linear"))
+
+
+def one_cycle_value(step: jax.Array, total_steps: Scalar, pct_start: Scalar, anneal: str, three_phase: bool,
+                    values: tuple[Scalar, Scalar, Scalar, Scalar]) -> jax.Array:
+    """torch's one-cycle phases through ``values = (a, b, c, d)``: from ``a`` to ``b`` by step
+    ``p·T - 1``, then to ``d`` by ``T - 1`` (three phases: to ``c`` by ``2·p·T - 2``, then to
+    ``d``), ``d`` after. The rate takes ``(initial, max, initial, minimum)``, the momentum
+    ``(max_momentum, base_momentum, max_momentum, max_momentum)``."""
+    a, b, c, d = values
+    t = as_float(step)
+    up_end = pct_start * total_steps - 1.0
+    last = total_steps - 1.0
+    if three_phase:
+        phases = [(0.0, up_end, a, b), (up_end, 2.0 * up_end, b, c), (2.0 * up_end, last, c, d)]
+    else:
+        phases = [(0.0, up_end, a, b), (up_end, last, b, d)]
+    value = d
+    for start, end, first, then in reversed(phases):
+        done_steps = jnp.maximum(t - start, 0.0)
+        left, done = remaining(done_steps, end - start), progress(done_steps, end - start)
+        if anneal == "cos":
+            phase_value = cosine_value(first, then, left, done, 1)
         else:
-            phases = [(0.0, up_end, initial, self.max_value), (up_end, last, self.max_value, minimum)]
-        value = minimum
-        for start, end, a, b in reversed(phases):
-            done_steps = jnp.maximum(t - start, 0.0)
-            left, done = remaining(done_steps, end - start), progress(done_steps, end - start)
-            if self.anneal == "cos":
-                phase_value = cosine_value(a, b, left, done, 1)
-            else:
-                phase_value = blend(a, b, left, done)
-            value = jnp.where(t <= end, phase_value, value)
-        return value
+            phase_value = blend(first, then, left, done)
+        value = jnp.where(t <= end, phase_value, value)
+    return value
