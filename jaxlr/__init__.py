@@ -9,11 +9,14 @@ whose numeric hyperparameters are leaves: sweep them with ``jax.vmap``, differen
 from jaxlr._base import REGISTRY, Schedule
 from jaxlr.adaptive import (
     Decision,
+    GreedyState,
     PlateauState,
     StoppingState,
     SwitchState,
+    current_hyperparam,
     current_lr,
     early_stopping,
+    greedy_lr,
     reduce_on_plateau,
     switch_optimizers,
 )
@@ -49,6 +52,7 @@ __version__ = "0.1.0"
 __all__ = [
     "REGISTRY",
     "Decision",
+    "GreedyState",
     "PlateauState",
     "Schedule",
     "StoppingState",
@@ -58,6 +62,7 @@ __all__ = [
     "cooldown",
     "cosine_decay",
     "cosine_restarts",
+    "current_hyperparam",
     "current_lr",
     "cyclic",
     "cyclic_momentum",
@@ -67,6 +72,7 @@ __all__ = [
     "from_config",
     "from_fn",
     "get",
+    "greedy_lr",
     "inverse_sqrt_decay",
     "inverse_time_decay",
     "join",

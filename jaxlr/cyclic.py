@@ -7,6 +7,9 @@ lose integers above ``2**24``.
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -35,6 +38,7 @@ from jaxlr._base import (
     scaled_power,
     schedule_class,
     static_field,
+    sub_steps,
 )
 from jaxlr.decay import cosine_value
 
@@ -358,22 +362,46 @@ def one_cycle_value(step: jax.Array, total_steps: Scalar, pct_start: Scalar, ann
     """torch's one-cycle phases through ``values = (a, b, c, d)``: from ``a`` to ``b`` by step
     ``p·T - 1``, then to ``d`` by ``T - 1`` (three phases: to ``c`` by ``2·p·T - 2``, then to
     ``d``), ``d`` after. The rate takes ``(initial, max, initial, minimum)``, the momentum
-    ``(max_momentum, base_momentum, max_momentum, max_momentum)``."""
+    ``(max_momentum, base_momentum, max_momentum, max_momentum)``.
+
+    With concrete ``total_steps`` and ``pct_start`` the phase ends are taken in float64, as
+    torch does, and the steps into a phase as whole steps less the fraction of its start: a
+    phase end such as 41.63 is not held exactly by float32, and a short phase would show it.
+    """
     a, b, c, d = values
-    t = as_float(step)
+    if is_concrete((total_steps, pct_start)) and np.ndim(total_steps) == 0 and np.ndim(pct_start) == 0:
+        total_steps, pct_start = float(np.asarray(total_steps)), float(np.asarray(pct_start))
     up_end = pct_start * total_steps - 1.0
     last = total_steps - 1.0
     if three_phase:
-        phases = [(0.0, up_end, a, b), (up_end, 2.0 * up_end, b, c), (2.0 * up_end, last, c, d)]
+        bounds, targets = [0.0, up_end, 2.0 * up_end, last], [a, b, c, d]
     else:
-        phases = [(0.0, up_end, a, b), (up_end, last, b, d)]
+        bounds, targets = [0.0, up_end, last], [a, b, d]
     value = d
-    for start, end, first, then in reversed(phases):
-        done_steps = jnp.maximum(t - start, 0.0)
+    for i in reversed(range(len(bounds) - 1)):
+        start, end = bounds[i], bounds[i + 1]
+        done_steps = _steps_since(step, start)
         left, done = remaining(done_steps, end - start), progress(done_steps, end - start)
         if anneal == "cos":
-            phase_value = cosine_value(first, then, left, done, 1)
+            phase_value = cosine_value(targets[i], targets[i + 1], left, done, 1)
         else:
-            phase_value = blend(first, then, left, done)
-        value = jnp.where(t <= end, phase_value, value)
+            phase_value = blend(targets[i], targets[i + 1], left, done)
+        value = jnp.where(_at_most(step, end), phase_value, value)
     return value
+
+
+def _steps_since(step: jax.Array, start: Any) -> jax.Array:
+    """``max(step - start, 0)`` as a float; for a Python-number start, whole steps (exact)
+    less the start's fraction."""
+    if not isinstance(start, float):
+        return jnp.maximum(as_float(step) - start, 0.0)
+    whole = math.floor(start)
+    return jnp.maximum(as_float(sub_steps(step, fit(whole))) - (start - whole), 0.0)
+
+
+def _at_most(step: jax.Array, end: Any) -> jax.Array:
+    """``step <= end``, decided in integers for an integer step and a Python-number end."""
+    step = jnp.asarray(step)
+    if isinstance(end, float) and jnp.issubdtype(step.dtype, jnp.integer):
+        return step <= min(math.floor(end), int_limit()) if end >= 0 else jnp.zeros(step.shape, bool)
+    return as_float(step) <= end
