@@ -59,7 +59,25 @@ def _improves(value: jax.Array, reference: jax.Array, mode: str, threshold: floa
     return value > reference + margin
 
 
-class _Plateau:
+def _unless_not_finite(value: jax.Array, old: Any, new: Any) -> Any:
+    """``new``, or ``old`` where ``value`` is NaN or inf: such a value is no observation."""
+    keep = ~jnp.isfinite(value)
+    return jax.tree.map(lambda before, after: jnp.where(keep, before, after), old, new)
+
+
+class _ScalingRule:
+    """A rule that observes a monitored value and scales the updates by its state's ``scale``."""
+
+    def observe(self, state: Any, value: Any) -> Any:
+        raise NotImplementedError
+
+    def update(self, updates: Any, state: Any, params: Any = None, *, value: Any = jnp.nan,
+               **extra: Any) -> tuple[Any, Any]:
+        state = self.observe(state, value)
+        return jax.tree.map(lambda u: u * state.scale.astype(u.dtype), updates), state
+
+
+class _Plateau(_ScalingRule):
     """The plateau rule's configuration and its pure state update (see reduce_on_plateau)."""
 
     def __init__(
@@ -113,14 +131,7 @@ class _Plateau:
             jnp.where(reset, self.cooldown, cooldown).astype(jnp.int32),
             jnp.where(reduced, reduced_scale, state.scale),
         )
-        keep = ~jnp.isfinite(value)
-        return jax.tree.map(lambda old, updated: jnp.where(keep, old, updated), state, new)
-
-    def update(
-        self, updates: Any, state: PlateauState, params: Any = None, *, value: Any = jnp.nan, **extra: Any
-    ) -> tuple[Any, PlateauState]:
-        state = self.observe(state, value)
-        return jax.tree.map(lambda u: u * state.scale.astype(u.dtype), updates), state
+        return _unless_not_finite(value, state, new)
 
 
 def reduce_on_plateau(
@@ -232,7 +243,7 @@ class GreedyState(NamedTuple):
     window_next: jax.Array
 
 
-class _Greedy:
+class _Greedy(_ScalingRule):
     """The greedy rule's configuration and its pure state update (see greedy_lr)."""
 
     def __init__(
@@ -309,14 +320,7 @@ class _Greedy:
             jnp.where(reset, 0, count).astype(jnp.int32),
             jnp.where(reset, 0, position).astype(jnp.int32),
         )
-        keep = ~jnp.isfinite(value)
-        return jax.tree.map(lambda old, updated: jnp.where(keep, old, updated), state, new)
-
-    def update(
-        self, updates: Any, state: GreedyState, params: Any = None, *, value: Any = jnp.nan, **extra: Any
-    ) -> tuple[Any, GreedyState]:
-        state = self.observe(state, value)
-        return jax.tree.map(lambda u: u * state.scale.astype(u.dtype), updates), state
+        return _unless_not_finite(value, state, new)
 
 
 def greedy_lr(
@@ -489,16 +493,8 @@ def _rates_and_scale(node: Any, name: str = "learning_rate") -> tuple[list[jax.A
         if name in node.hyperparams:
             rates = [jnp.asarray(node.hyperparams[name]), *rates]
         return rates, scale
-    if isinstance(node, dict):
-        children = list(node.values())
-    elif isinstance(node, tuple | list):  # a chain's tuple, a NamedTuple state
-        children = list(node)
-    elif hasattr(node, "__dict__") and not isinstance(node, jax.Array):
-        children = list(vars(node).values())
-    else:
-        return [], jnp.ones((), jnp.float32)
     rates, scale = [], jnp.ones((), jnp.float32)
-    for child in children:
+    for child in _children(node):
         child_rates, child_scale = _rates_and_scale(child, name)
         rates += child_rates
         scale = scale * child_scale
@@ -595,15 +591,19 @@ def current_hyperparam(opt_state: Any, name: str) -> jax.Array:
 def _injected_names(node: Any) -> set[str]:
     if _is_injected(node):
         return set(node.hyperparams) | _injected_names(node.inner_state)
+    return set().union(*(_injected_names(child) for child in _children(node)))
+
+
+def _children(node: Any) -> list[Any]:
+    """The states inside a container state: a chain's tuple, a NamedTuple's fields, a dict's
+    values, an object's attributes."""
     if isinstance(node, dict):
-        children = list(node.values())
-    elif isinstance(node, tuple | list):
-        children = list(node)
-    elif hasattr(node, "__dict__") and not isinstance(node, jax.Array):
-        children = list(vars(node).values())
-    else:
-        return set()
-    return set().union(*(_injected_names(child) for child in children)) if children else set()
+        return list(node.values())
+    if isinstance(node, tuple | list):
+        return list(node)
+    if hasattr(node, "__dict__") and not isinstance(node, jax.Array):
+        return list(vars(node).values())
+    return []
 
 
 class SwitchState(NamedTuple):
