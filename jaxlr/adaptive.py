@@ -6,6 +6,7 @@ with no host round trip and checkpoints with the rest of the training state.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -14,7 +15,15 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxlr._base import check, check_choice, check_flag, check_nonnegative, check_number, check_positive
+from jaxlr._base import (
+    check,
+    check_choice,
+    check_flag,
+    check_nonnegative,
+    check_number,
+    check_positive,
+    scaled_power,
+)
 
 RULES = ("torch", "keras")
 
@@ -225,13 +234,16 @@ def reduce_on_plateau(
 
 
 class GreedyState(NamedTuple):
-    """State of :func:`greedy_lr`: the learning rate and its ``scale`` of the base rate, the
-    best value, the counts of bad and good values in a row, the cooldown and warmup
-    observations left, the reductions at ``min_lr`` left before a reset, and the smoothing
-    window (its values, how many it holds, where the next goes)."""
+    """State of :func:`greedy_lr`: the learning rate and its ``scale`` of the base rate (the
+    rate is ``anchor * factor**power``, the anchor being the base rate, ``min_lr`` or
+    ``max_lr``), the best value, the counts of bad and good values in a row, the cooldown
+    and warmup observations left, the cuts at ``min_lr`` left before a reset, and the
+    smoothing window (its values, how many it holds, where the next goes)."""
 
     lr: jax.Array
     scale: jax.Array
+    anchor: jax.Array
+    power: jax.Array
     best: jax.Array
     bad_values: jax.Array
     good_values: jax.Array
@@ -272,12 +284,14 @@ class _Greedy(_ScalingRule):
         self.window_size, self.reset_start = int(window_size), reset_start
 
     def init(self, params: Any = None) -> GreedyState:
-        worst = jnp.inf if self.mode == "min" else -jnp.inf
         zero = jnp.zeros((), jnp.int32)
-        return GreedyState(jnp.asarray(self.base_lr, jnp.float32), jnp.ones((), jnp.float32),
-                           jnp.asarray(worst, jnp.float32), zero, zero, zero, zero,
-                           jnp.asarray(self.reset_start, jnp.int32), jnp.zeros(self.window_size, jnp.float32), zero,
-                           zero)
+        base = jnp.asarray(self.base_lr, jnp.float32)
+        return GreedyState(base, jnp.ones((), jnp.float32), base, zero, jnp.asarray(self._worst(), jnp.float32), zero,
+                           zero, zero, zero, jnp.asarray(self.reset_start, jnp.int32),
+                           jnp.zeros(self.window_size, jnp.float32), zero, zero)
+
+    def _worst(self) -> float:
+        return math.inf if self.mode == "min" else -math.inf
 
     def observe(self, state: GreedyState, value: Any) -> GreedyState:
         """The state after one observation of ``value`` (unchanged if it is not finite)."""
@@ -298,18 +312,33 @@ class _Greedy(_ScalingRule):
         good = jnp.where(counting & better, state.good_values + 1, 0)
         increase = good > self.patience
         reduce = ~increase & (bad > self.patience)
-        raised = jnp.minimum(state.lr / self.factor, self.max_lr)
-        lowered = jnp.maximum(state.lr * self.factor, self.min_lr)
-        lr = jnp.where(increase & (raised - state.lr > self.eps), raised, state.lr)
-        lr = jnp.where(reduce & (state.lr - lowered > self.eps), lowered, lr)
+        # lr / factor up to max_lr, lr * factor down to min_lr, each a whole power of factor
+        # from its anchor: back at a bound is exactly the bound, with no drift of repeated
+        # float32 products.
+        up = scaled_power(state.anchor, self.factor, state.power - 1)
+        capped = up >= self.max_lr
+        up_lr, up_anchor = jnp.where(capped, self.max_lr, up), jnp.where(capped, self.max_lr, state.anchor)
+        up_power = jnp.where(capped, 0, state.power - 1)
+        down = scaled_power(state.anchor, self.factor, state.power + 1)
+        floored = down <= self.min_lr
+        down_lr, down_anchor = jnp.where(floored, self.min_lr, down), jnp.where(floored, self.min_lr, state.anchor)
+        down_power = jnp.where(floored, 0, state.power + 1)
+        raise_it = increase & (up_lr - state.lr > self.eps)
+        lower_it = reduce & (state.lr - down_lr > self.eps)
+        lr = jnp.where(raise_it, up_lr, jnp.where(lower_it, down_lr, state.lr))
+        anchor = jnp.where(raise_it, up_anchor, jnp.where(lower_it, down_anchor, state.anchor))
+        power = jnp.where(raise_it, up_power, jnp.where(lower_it, down_power, state.power))
         # Each cut that leaves the rate at min_lr counts down to a reset; a raise starts over.
         at_min = reduce & ~(lr > self.min_lr)
         resets_left = jnp.where(increase, self.reset_start, state.resets_left - at_min)
         reset = at_min & (resets_left <= 0)
+        lr = jnp.where(reset, self.base_lr, lr)
         new = GreedyState(
-            jnp.where(reset, self.base_lr, lr).astype(jnp.float32),
-            jnp.where(reset, 1.0, lr / self.base_lr).astype(jnp.float32),
-            jnp.where(reset, jnp.inf if self.mode == "min" else -jnp.inf, best).astype(jnp.float32),
+            lr.astype(jnp.float32),
+            (lr / self.base_lr).astype(jnp.float32),
+            jnp.where(reset, self.base_lr, anchor).astype(jnp.float32),
+            jnp.where(reset, 0, power).astype(jnp.int32),
+            jnp.where(reset, self._worst(), best).astype(jnp.float32),
             jnp.where(reduce, 0, bad).astype(jnp.int32),
             jnp.where(increase | reset, 0, good).astype(jnp.int32),
             # a cut (a reset too) starts the cooldown; a raise starts the warmup
@@ -330,10 +359,10 @@ def greedy_lr(
 ) -> optax.GradientTransformationExtraArgs:
     """Raises the learning rate while a monitored value improves, and lowers it when it stalls.
 
-    Hugging Face's ``GreedyLR`` (``transformers.get_scheduler("greedy", ...)``; Subramanian
-    et al. 2025) as an optax transformation: chain it after an optimizer whose rate is
-    ``base_lr`` and pass the monitored value as ``value=`` (a NaN or inf value is ignored, as
-    by :func:`reduce_on_plateau`)::
+    Hugging Face's ``GreedyLR`` (``transformers.get_scheduler("greedy", ...)``; "GreedyLR: A
+    Novel Adaptive Learning Rate Scheduler", arXiv 2512.14527) as an optax transformation:
+    chain it after an optimizer whose rate is ``base_lr`` and pass the monitored value as
+    ``value=`` (a NaN or inf value is ignored, as by :func:`reduce_on_plateau`)::
 
         optimizer = optax.chain(optax.sgd(0.1), jaxlr.greedy_lr(base_lr=0.1))
         updates, state = optimizer.update(grads, state, params, value=loss)
@@ -356,8 +385,12 @@ def greedy_lr(
     ``min_lr=1e-3`` is absolute, so a ``base_lr`` below it only grows. One difference: the
     relative test compares with ``best - threshold·|best|`` (HF: ``best·(1 - threshold)``, which
     counts an equal negative value as an improvement), as :func:`reduce_on_plateau` does; for
-    positive values they are the same. The rate is kept in float32 (HF: float64), so after
-    ``k`` changes it is within about ``k·6e-8`` relative of HF's.
+    positive values they are the same. The rate is kept as ``base_lr``, ``min_lr`` or
+    ``max_lr`` times a whole power ``k`` of ``factor``, in float32: within about
+    ``|k·log(factor)|·6e-8`` (relative) of HF's float64 products, and exactly at a bound it
+    returns to. A rate that meets a bound only in exact arithmetic (``base_lr·factor**k ==
+    min_lr``) is at it or just past it after rounding, in HF and here alike, and the two may
+    decide it differently.
 
     Example:
         >>> import jax.numpy as jnp, jaxlr
