@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import textwrap
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -578,3 +582,16 @@ def test_reduce_lr_on_plateau_by_its_torch_name_at_a_small_rate():
         cuts += np.sum(np.diff(theirs) < 0)
         np.testing.assert_allclose(ours, theirs, rtol=1e-6, err_msg=name)
     assert cuts >= 10  # cuts happen, and stop at min_lr or eps
+
+
+def test_porting_guide_python_blocks_run_as_written(capsys):
+    text = (Path(__file__).resolve().parent.parent / "docs" / "porting.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    assert len(blocks) == 2
+    namespace: dict = {}
+    exec(compile(textwrap.dedent(blocks[0]), "porting.md", "exec"), namespace)
+    assert capsys.readouterr().out.splitlines() == ["0.1 0.85"]
+    exec(compile(textwrap.dedent(blocks[1]), "porting.md", "exec"), namespace)
+    by_epoch = namespace["by_epoch"]
+    np.testing.assert_allclose([float(by_epoch(t)) for t in (0, 161, 171, 181, 299)],
+                               [0.1, 0.1 * 0.9**161, 0.1 * 0.9**161 / 2 + 0.025, 0.05, 0.05], rtol=1e-5)

@@ -12,9 +12,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 import jaxlr
 from jaxlr.compat import keras as compat_keras
+from tests.catalogue import build, specs
 from tests.peers import assert_parity, keras_lrs, require
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,3 +158,12 @@ def test_a_new_process_loads_the_saved_model_after_importing_the_class(tmp_path)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "KerasSchedule(cosine_decay(init_value=0.001, decay_steps=100), name=None)"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=specs)
+def test_any_schedule_survives_keras_serialization(spec):
+    keras = require("keras")
+    schedule = build(spec)
+    config = json.loads(json.dumps(keras.optimizers.schedules.serialize(compat_keras.to_keras(schedule))))
+    assert keras.optimizers.schedules.deserialize(config).schedule == schedule

@@ -353,3 +353,27 @@ def test_chained_scheduler(names):
     ported = compat_torch.ChainedScheduler([getattr(compat_torch, name)(0.1, *arguments[name]) for name in names],
                                            lr=0.1)
     assert_parity(ours(ported), theirs)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(factors=st.lists(st.just(0.0) | st.floats(0.5, 1.5), min_size=1, max_size=12),
+       total=st.sampled_from([1, 2, 300]), lr=st.floats(1e-4, 1.0))
+def test_unseen_multiplicative_lr_configurations(factors, total, lr):
+    # few lengths: each new table size compiles anew, eagerly
+    # a factor of the epoch through Python indexing: tabulated, as torch calls it
+    lr_lambda = lambda epoch: factors[epoch % len(factors)]  # noqa: E731
+    lr_scheduler = require("torch").optim.lr_scheduler
+    theirs = torch_lrs(lambda o: lr_scheduler.MultiplicativeLR(o, lr_lambda), total, lr)
+    tiny = np.finfo(np.float32).tiny
+    assert_parity(ours(compat_torch.MultiplicativeLR(lr, lr_lambda, total_steps=total), total),
+                  np.where(theirs < tiny, 0.0, theirs), scale=lr)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lr=st.floats(1e-4, 1.0), swa_lr=st.just(0.0) | st.floats(1e-4, 1.0), anneal_epochs=st.integers(0, 300),
+       strategy=st.sampled_from(["cos", "linear"]))
+def test_unseen_swalr_configurations(lr, swa_lr, anneal_epochs, strategy):
+    swa_utils = require("torch").optim.swa_utils
+    theirs = torch_lrs(lambda o: swa_utils.SWALR(o, swa_lr, anneal_epochs, strategy), MOMENTUM_STEPS, lr)
+    assert_parity(ours(compat_torch.SWALR(lr, swa_lr, anneal_epochs, strategy), MOMENTUM_STEPS), theirs,
+                  scale=max(lr, swa_lr))
