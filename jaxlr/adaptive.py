@@ -538,7 +538,8 @@ def _branches(branches: list[Any], name: str) -> list[jax.Array]:
     rates = []
     for branch in branches:
         branch_rates, branch_scale = _rates_and_scale(branch, name)
-        rates += [rate * branch_scale for rate in branch_rates]
+        # a plateau scales the updates, so the learning rate: no other hyperparameter
+        rates += [rate * branch_scale if name == "learning_rate" else rate for rate in branch_rates]
     return rates
 
 

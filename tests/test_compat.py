@@ -595,3 +595,55 @@ def test_porting_guide_python_blocks_run_as_written(capsys):
     by_epoch = namespace["by_epoch"]
     np.testing.assert_allclose([float(by_epoch(t)) for t in (0, 161, 171, 181, 299)],
                                [0.1, 0.1 * 0.9**161, 0.1 * 0.9**161 / 2 + 0.025, 0.05, 0.05], rtol=1e-5)
+
+
+def test_current_hyperparam_through_chain_and_groups_and_its_errors():
+    momentum = jaxlr.cyclic_momentum(0.8, 0.9, 4)
+    sgd = optax.inject_hyperparams(optax.sgd)
+    groups = optax.multi_transform(
+        {"a": optax.chain(sgd(learning_rate=0.1, momentum=momentum), jaxlr.reduce_on_plateau(patience=0)),
+         "b": optax.inject_hyperparams(optax.adam)(learning_rate=0.2, b1=jaxlr.one_cycle_momentum(10))},
+        {"x": "a", "y": "b"})
+    params = {"x": jnp.zeros(1), "y": jnp.zeros(1)}
+    state = groups.init(params)
+    for loss in (1.0, 2.0, 3.0):
+        _, state = groups.update(params, state, params, value=loss)
+    assert float(jaxlr.current_hyperparam(state, "momentum")) == pytest.approx(float(momentum(2)))  # not scaled
+    assert float(jaxlr.current_hyperparam(state, "b1")) == pytest.approx(float(jaxlr.one_cycle_momentum(10)(2)))
+    np.testing.assert_allclose(jaxlr.current_hyperparam(state, "learning_rate"), jaxlr.current_lr(state))
+    np.testing.assert_allclose(jaxlr.current_hyperparam(state, "eps"), 1e-8)
+    static_b2 = optax.inject_hyperparams(optax.adam, static_args=("b2",))(learning_rate=0.1, b2=0.99)
+    with pytest.raises(ValueError, match=r"no injected hyperparameter 'b2' .*\(injected: b1, eps, eps_root, learning"):
+        jaxlr.current_hyperparam(static_b2.init(jnp.zeros(1)), "b2")
+    with pytest.raises(TypeError, match="name must be a string"):
+        jaxlr.current_hyperparam(state, 1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [(dict(base_lr=0.0), ValueError, "base_lr must be > 0, got 0.0"),
+     (dict(base_lr=0.1, factor=1.0), ValueError, r"factor must be in \(0, 1\), got 1.0"),
+     (dict(base_lr=0.1, window_size=0), ValueError, "window_size must be a whole number >= 1, got 0"),
+     (dict(base_lr=0.1, smooth="yes"), TypeError, "smooth must be True or False"),
+     (dict(base_lr=0.1, threshold_mode="relative"), ValueError, "threshold_mode must be one of 'rel', 'abs'"),
+     (dict(base_lr=0.1, max_lr=0.0), ValueError, "max_lr must be > 0, got 0.0"),
+     (dict(base_lr=0.1, warmup=-1), ValueError, "warmup must be >= 0, got -1")],
+)
+def test_greedy_lr_bad_arguments(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        jaxlr.greedy_lr(**kwargs)
+
+
+def test_greedy_lr_ignores_nan_scales_updates_and_checkpoints():
+    rule = jaxlr.greedy_lr(base_lr=0.1, factor=0.5, patience=0, min_lr=0.0, max_lr=1.0)
+    state = rule.init(None)
+    updates, state = rule.update(jnp.ones(2), state, value=1.0)  # improves: raised at once (patience 0)
+    np.testing.assert_allclose(updates, [2.0, 2.0])
+    before = state
+    _, state = rule.update(jnp.ones(2), state, value=jnp.nan)
+    assert all(bool(jnp.all(a == b)) for a, b in zip(before, state, strict=True))
+    step = jax.jit(lambda s, v: rule.update(jnp.ones(2), s, value=v)[1])
+    restored = jax.tree.map(lambda x: jnp.asarray(np.asarray(x)), state)  # through host memory, as a checkpoint
+    for v in (2.0, 2.0, 0.5):
+        state, restored = step(state, v), step(restored, v)
+    assert float(state.lr) == float(restored.lr) == pytest.approx(0.1)  # two stalls halved it twice, then raised
