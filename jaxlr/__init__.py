@@ -9,11 +9,14 @@ whose numeric hyperparameters are leaves: sweep them with ``jax.vmap``, differen
 from jaxlr._base import REGISTRY, Schedule
 from jaxlr.adaptive import (
     Decision,
+    GreedyState,
     PlateauState,
     StoppingState,
     SwitchState,
+    current_hyperparam,
     current_lr,
     early_stopping,
+    greedy_lr,
     reduce_on_plateau,
     switch_optimizers,
 )
@@ -34,6 +37,7 @@ from jaxlr.decay import (
     step_decay,
 )
 from jaxlr.llm import noam, rex_decay, tanh_decay, wsd
+from jaxlr.momentum import cyclic_momentum, one_cycle_momentum, with_momentum
 from jaxlr.warmup import (
     exponential_warmup,
     linear_warmup,
@@ -48,6 +52,7 @@ __version__ = "0.1.0"
 __all__ = [
     "REGISTRY",
     "Decision",
+    "GreedyState",
     "PlateauState",
     "Schedule",
     "StoppingState",
@@ -57,14 +62,17 @@ __all__ = [
     "cooldown",
     "cosine_decay",
     "cosine_restarts",
+    "current_hyperparam",
     "current_lr",
     "cyclic",
+    "cyclic_momentum",
     "early_stopping",
     "exponential_decay",
     "exponential_warmup",
     "from_config",
     "from_fn",
     "get",
+    "greedy_lr",
     "inverse_sqrt_decay",
     "inverse_time_decay",
     "join",
@@ -75,6 +83,7 @@ __all__ = [
     "names",
     "noam",
     "one_cycle",
+    "one_cycle_momentum",
     "parse",
     "per_epoch",
     "piecewise_constant",
@@ -93,5 +102,6 @@ __all__ = [
     "warmup_exponential",
     "warmup_linear",
     "warmup_then",
+    "with_momentum",
     "wsd",
 ]

@@ -6,14 +6,24 @@ with no host round trip and checkpoints with the rest of the training state.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
-from jaxlr._base import check, check_choice, check_nonnegative, check_number, check_positive
+from jaxlr._base import (
+    check,
+    check_choice,
+    check_flag,
+    check_nonnegative,
+    check_number,
+    check_positive,
+    scaled_power,
+)
 
 RULES = ("torch", "keras")
 
@@ -58,7 +68,25 @@ def _improves(value: jax.Array, reference: jax.Array, mode: str, threshold: floa
     return value > reference + margin
 
 
-class _Plateau:
+def _unless_not_finite(value: jax.Array, old: Any, new: Any) -> Any:
+    """``new``, or ``old`` where ``value`` is NaN or inf: such a value is no observation."""
+    keep = ~jnp.isfinite(value)
+    return jax.tree.map(lambda before, after: jnp.where(keep, before, after), old, new)
+
+
+class _ScalingRule:
+    """A rule that observes a monitored value and scales the updates by its state's ``scale``."""
+
+    def observe(self, state: Any, value: Any) -> Any:
+        raise NotImplementedError
+
+    def update(self, updates: Any, state: Any, params: Any = None, *, value: Any = jnp.nan,
+               **extra: Any) -> tuple[Any, Any]:
+        state = self.observe(state, value)
+        return jax.tree.map(lambda u: u * state.scale.astype(u.dtype), updates), state
+
+
+class _Plateau(_ScalingRule):
     """The plateau rule's configuration and its pure state update (see reduce_on_plateau)."""
 
     def __init__(
@@ -112,14 +140,7 @@ class _Plateau:
             jnp.where(reset, self.cooldown, cooldown).astype(jnp.int32),
             jnp.where(reduced, reduced_scale, state.scale),
         )
-        keep = ~jnp.isfinite(value)
-        return jax.tree.map(lambda old, updated: jnp.where(keep, old, updated), state, new)
-
-    def update(
-        self, updates: Any, state: PlateauState, params: Any = None, *, value: Any = jnp.nan, **extra: Any
-    ) -> tuple[Any, PlateauState]:
-        state = self.observe(state, value)
-        return jax.tree.map(lambda u: u * state.scale.astype(u.dtype), updates), state
+        return _unless_not_finite(value, state, new)
 
 
 def reduce_on_plateau(
@@ -211,6 +232,180 @@ def reduce_on_plateau(
     plateau = _Plateau(factor, patience, threshold, threshold_mode, mode, cooldown, min_scale, eps, rule, base_lr)
     # optax hands update() back the state init() made: a PlateauState, narrower than optax's OptState.
     return optax.GradientTransformationExtraArgs(plateau.init, cast(optax.TransformUpdateExtraArgsFn, plateau.update))
+
+
+class GreedyState(NamedTuple):
+    """State of :func:`greedy_lr`: the learning rate and its ``scale`` of the base rate (the
+    rate is ``anchor * factor**power``, the anchor being the base rate, ``min_lr`` or
+    ``max_lr``), the best value, the counts of bad and good values in a row, the cooldown
+    and warmup observations left, the cuts at ``min_lr`` left before a reset, and the
+    smoothing window (its values, how many it holds, where the next goes)."""
+
+    lr: jax.Array
+    scale: jax.Array
+    anchor: jax.Array
+    power: jax.Array
+    best: jax.Array
+    bad_values: jax.Array
+    good_values: jax.Array
+    cooldown: jax.Array
+    warmup: jax.Array
+    resets_left: jax.Array
+    window: jax.Array
+    window_count: jax.Array
+    window_next: jax.Array
+
+
+class _Greedy(_ScalingRule):
+    """The greedy rule's configuration and its pure state update (see greedy_lr)."""
+
+    def __init__(
+        self, base_lr: float, factor: float, patience: int, threshold: float, threshold_mode: str, mode: str,
+        cooldown: int, warmup: int, min_lr: float, max_lr: float, eps: float, smooth: bool, window_size: int,
+        reset_start: int,
+    ) -> None:
+        check_positive("base_lr", base_lr)
+        check("factor", factor, "in (0, 1)", lambda v: (v > 0) & (v < 1))
+        check_nonnegative("patience", patience)
+        check_nonnegative("threshold", threshold)
+        check_choice("threshold_mode", threshold_mode, ("rel", "abs"))
+        check_choice("mode", mode, ("min", "max"))
+        check_nonnegative("cooldown", cooldown)
+        check_nonnegative("warmup", warmup)
+        check_nonnegative("min_lr", min_lr)
+        check_positive("max_lr", max_lr)
+        check_nonnegative("eps", eps)
+        check_flag("smooth", smooth)
+        if isinstance(window_size, bool) or not isinstance(window_size, int | np.integer) or window_size < 1:
+            raise ValueError(f"window_size must be a whole number >= 1, got {window_size!r}")
+        check_nonnegative("reset_start", reset_start)
+        self.base_lr, self.factor, self.patience, self.threshold = base_lr, factor, patience, threshold
+        self.threshold_mode, self.mode, self.cooldown, self.warmup = threshold_mode, mode, cooldown, warmup
+        self.min_lr, self.max_lr, self.eps, self.smooth = min_lr, max_lr, eps, bool(smooth)
+        self.window_size, self.reset_start = int(window_size), reset_start
+
+    def init(self, params: Any = None) -> GreedyState:
+        zero = jnp.zeros((), jnp.int32)
+        base = jnp.asarray(self.base_lr, jnp.float32)
+        return GreedyState(base, jnp.ones((), jnp.float32), base, zero, jnp.asarray(self._worst(), jnp.float32), zero,
+                           zero, zero, zero, jnp.asarray(self.reset_start, jnp.int32),
+                           jnp.zeros(self.window_size, jnp.float32), zero, zero)
+
+    def _worst(self) -> float:
+        return math.inf if self.mode == "min" else -math.inf
+
+    def observe(self, state: GreedyState, value: Any) -> GreedyState:
+        """The state after one observation of ``value`` (unchanged if it is not finite)."""
+        value = _monitored(value)
+        window, count, position = state.window, state.window_count, state.window_next
+        current = value
+        if self.smooth:  # the mean of the last window_size values, this one included
+            window = window.at[position].set(value)
+            count = jnp.minimum(count + 1, self.window_size)
+            position = (position + 1) % self.window_size
+            current = jnp.sum(window) / count
+        in_cooldown = state.cooldown > 0
+        in_warmup = ~in_cooldown & (state.warmup > 0)
+        counting = ~in_cooldown & ~in_warmup
+        better = _improves(current, state.best, self.mode, self.threshold, self.threshold_mode)
+        best = jnp.where(counting & better, current, state.best)
+        bad = jnp.where(counting & ~better, state.bad_values + 1, 0)
+        good = jnp.where(counting & better, state.good_values + 1, 0)
+        increase = good > self.patience
+        reduce = ~increase & (bad > self.patience)
+        # lr / factor up to max_lr, lr * factor down to min_lr, each a whole power of factor
+        # from its anchor: back at a bound is exactly the bound, with no drift of repeated
+        # float32 products.
+        up = scaled_power(state.anchor, self.factor, state.power - 1)
+        capped = up >= self.max_lr
+        up_lr, up_anchor = jnp.where(capped, self.max_lr, up), jnp.where(capped, self.max_lr, state.anchor)
+        up_power = jnp.where(capped, 0, state.power - 1)
+        down = scaled_power(state.anchor, self.factor, state.power + 1)
+        floored = down <= self.min_lr
+        down_lr, down_anchor = jnp.where(floored, self.min_lr, down), jnp.where(floored, self.min_lr, state.anchor)
+        down_power = jnp.where(floored, 0, state.power + 1)
+        raise_it = increase & (up_lr - state.lr > self.eps)
+        lower_it = reduce & (state.lr - down_lr > self.eps)
+        lr = jnp.where(raise_it, up_lr, jnp.where(lower_it, down_lr, state.lr))
+        anchor = jnp.where(raise_it, up_anchor, jnp.where(lower_it, down_anchor, state.anchor))
+        power = jnp.where(raise_it, up_power, jnp.where(lower_it, down_power, state.power))
+        # Each cut that leaves the rate at min_lr counts down to a reset; a raise starts over.
+        at_min = reduce & ~(lr > self.min_lr)
+        resets_left = jnp.where(increase, self.reset_start, state.resets_left - at_min)
+        reset = at_min & (resets_left <= 0)
+        lr = jnp.where(reset, self.base_lr, lr)
+        new = GreedyState(
+            lr.astype(jnp.float32),
+            (lr / self.base_lr).astype(jnp.float32),
+            jnp.where(reset, self.base_lr, anchor).astype(jnp.float32),
+            jnp.where(reset, 0, power).astype(jnp.int32),
+            jnp.where(reset, self._worst(), best).astype(jnp.float32),
+            jnp.where(reduce, 0, bad).astype(jnp.int32),
+            jnp.where(increase | reset, 0, good).astype(jnp.int32),
+            # a cut (a reset too) starts the cooldown; a raise starts the warmup
+            jnp.where(reduce, self.cooldown, jnp.where(in_cooldown, state.cooldown - 1, 0)).astype(jnp.int32),
+            jnp.where(increase, self.warmup, jnp.where(in_warmup, state.warmup - 1, state.warmup)).astype(jnp.int32),
+            jnp.where(reset, self.reset_start, resets_left).astype(jnp.int32),
+            jnp.where(reset, 0.0, window),
+            jnp.where(reset, 0, count).astype(jnp.int32),
+            jnp.where(reset, 0, position).astype(jnp.int32),
+        )
+        return _unless_not_finite(value, state, new)
+
+
+def greedy_lr(
+    base_lr: float, factor: float = 0.95, patience: int = 10, threshold: float = 1e-6, threshold_mode: str = "abs",
+    mode: str = "min", cooldown: int = 0, warmup: int = 0, min_lr: float = 1e-3, max_lr: float = 1.0,
+    eps: float = 1e-8, smooth: bool = False, window_size: int = 50, reset_start: int = 500,
+) -> optax.GradientTransformationExtraArgs:
+    """Raises the learning rate while a monitored value improves, and lowers it when it stalls.
+
+    Hugging Face's ``GreedyLR`` (``transformers.get_scheduler("greedy", ...)``; "GreedyLR: A
+    Novel Adaptive Learning Rate Scheduler", arXiv 2512.14527) as an optax transformation:
+    chain it after an optimizer whose rate is ``base_lr`` and pass the monitored value as
+    ``value=`` (a NaN or inf value is ignored, as by :func:`reduce_on_plateau`)::
+
+        optimizer = optax.chain(optax.sgd(0.1), jaxlr.greedy_lr(base_lr=0.1))
+        updates, state = optimizer.update(grads, state, params, value=loss)
+
+    Each observation (one ``scheduler.step(metric)``), with ``v`` the value, or with
+    ``smooth=True`` the mean of the last ``window_size`` values:
+
+    - during a cooldown or a warmup, its count goes down by one and both counts reset;
+    - otherwise ``v`` improves if it beats the best by ``threshold`` (absolute, or relative
+      to ``|best|`` with ``threshold_mode="rel"``; mirrored for ``mode="max"``): good values
+      in a row are counted, and bad ones;
+    - more than ``patience`` good values in a row: ``lr = min(lr / factor, max_lr)`` (if that
+      raises it by more than ``eps``), the warmup starts, the reset count starts over;
+    - more than ``patience`` bad values: ``lr = max(lr·factor, min_lr)`` (if that lowers it by
+      more than ``eps``), the cooldown starts; a cut that leaves ``lr`` at ``min_lr`` counts
+      down ``reset_start``, and at 0 everything restarts from ``base_lr`` (the cooldown
+      starting too, as in HF).
+
+    The updates are scaled by ``lr / base_lr``; :func:`current_lr` includes it. HF's defaults:
+    ``min_lr=1e-3`` is absolute, so a ``base_lr`` below it only grows. One difference: the
+    relative test compares with ``best - threshold·|best|`` (HF: ``best·(1 - threshold)``, which
+    counts an equal negative value as an improvement), as :func:`reduce_on_plateau` does; for
+    positive values they are the same. The rate is kept as ``base_lr``, ``min_lr`` or
+    ``max_lr`` times a whole power ``k`` of ``factor``, in float32: within about
+    ``|k·log(factor)|·6e-8`` (relative) of HF's float64 products, and exactly at a bound it
+    returns to. A rate that meets a bound only in exact arithmetic (``base_lr·factor**k ==
+    min_lr``) is at it or just past it after rounding, in HF and here alike, and the two may
+    decide it differently.
+
+    Example:
+        >>> import jax.numpy as jnp, jaxlr
+        >>> rule = jaxlr.greedy_lr(base_lr=0.1, factor=0.5, patience=1, min_lr=0.0)
+        >>> state, rates = rule.init(None), []
+        >>> for loss in (1.0, 0.9, 0.8, 0.8, 0.8, 0.8):
+        ...     _, state = rule.update(jnp.ones(1), state, value=loss)
+        ...     rates.append(round(float(state.lr), 4))
+        >>> rates   # two improvements in a row raise it, two stalls lower it
+        [0.1, 0.2, 0.2, 0.2, 0.1, 0.1]
+    """
+    greedy = _Greedy(base_lr, factor, patience, threshold, threshold_mode, mode, cooldown, warmup, min_lr, max_lr,
+                     eps, smooth, window_size, reset_start)
+    return optax.GradientTransformationExtraArgs(greedy.init, greedy.update)
 
 
 class StoppingState(NamedTuple):
@@ -318,9 +513,11 @@ def _is_injected(node: Any) -> bool:
     )
 
 
-def _rates_and_scale(node: Any, schedule: Callable[[Any], Any] | None = None) -> tuple[list[jax.Array], jax.Array]:
-    """The learning rates under ``node``, and the product of the plateau scales that apply
-    to all of ``node``.
+def _rates_and_scale(
+    node: Any, name: str = "learning_rate", schedule: Callable[[Any], Any] | None = None
+) -> tuple[list[jax.Array], jax.Array]:
+    """The injected ``name`` hyperparameters under ``node`` (the learning rates by default),
+    and the product of the plateau scales that apply to all of ``node``.
 
     A container is a sequence of transformations (a ``chain``'s tuple, a wrapper's fields):
     a plateau anywhere in it scales every update that passes through it, so its scale
@@ -331,42 +528,35 @@ def _rates_and_scale(node: Any, schedule: Callable[[Any], Any] | None = None) ->
     ``schedule``, the update count of a ``ScaleByScheduleState`` is a rate: the schedule at
     the count its last update used.
     """
-    if isinstance(node, PlateauState):
+    if isinstance(node, PlateauState | GreedyState):
         return [], node.scale
     if schedule is not None and isinstance(node, optax.ScaleByScheduleState):
         count = jnp.asarray(node.count)  # a Flax NNX state wraps it in a variable
         return [jnp.asarray(schedule(jnp.maximum(count - 1, 0)))], jnp.ones((), jnp.float32)
     if isinstance(node, SwitchState):
         # Its own plateau state only decides when to switch: it scales nothing.
-        return _branches([node.first, node.second], schedule), jnp.ones((), jnp.float32)
+        return _branches([node.first, node.second], name, schedule), jnp.ones((), jnp.float32)
     if isinstance(node, optax.MultiTransformState) or isinstance(getattr(node, "inner_states", None), Mapping):
-        return _branches(list(node.inner_states.values()), schedule), jnp.ones((), jnp.float32)
+        return _branches(list(node.inner_states.values()), name, schedule), jnp.ones((), jnp.float32)
     if _is_injected(node):
-        rates, scale = _rates_and_scale(node.inner_state, schedule)
-        if "learning_rate" in node.hyperparams:
-            rates = [jnp.asarray(node.hyperparams["learning_rate"]), *rates]
+        rates, scale = _rates_and_scale(node.inner_state, name, schedule)
+        if name in node.hyperparams:
+            rates = [jnp.asarray(node.hyperparams[name]), *rates]
         return rates, scale
-    if isinstance(node, dict):
-        children = list(node.values())
-    elif isinstance(node, tuple | list):  # a chain's tuple, a NamedTuple state
-        children = list(node)
-    elif hasattr(node, "__dict__") and not isinstance(node, jax.Array):
-        children = list(vars(node).values())
-    else:
-        return [], jnp.ones((), jnp.float32)
     rates, scale = [], jnp.ones((), jnp.float32)
-    for child in children:
-        child_rates, child_scale = _rates_and_scale(child, schedule)
+    for child in _children(node):
+        child_rates, child_scale = _rates_and_scale(child, name, schedule)
         rates += child_rates
         scale = scale * child_scale
     return rates, scale
 
 
-def _branches(branches: list[Any], schedule: Callable[[Any], Any] | None) -> list[jax.Array]:
+def _branches(branches: list[Any], name: str, schedule: Callable[[Any], Any] | None = None) -> list[jax.Array]:
     rates = []
     for branch in branches:
-        branch_rates, branch_scale = _rates_and_scale(branch, schedule)
-        rates += [rate * branch_scale for rate in branch_rates]
+        branch_rates, branch_scale = _rates_and_scale(branch, name, schedule)
+        # a plateau scales the updates, so the learning rate: no other hyperparameter
+        rates += [rate * branch_scale if name == "learning_rate" else rate for rate in branch_rates]
     return rates
 
 
@@ -429,7 +619,7 @@ def current_lr(opt_state: Any, schedule: Callable[[Any], Any] | None = None) -> 
     """
     if schedule is not None and not callable(schedule):
         raise TypeError(f"schedule must be a callable of the step (the optimizer's schedule), got {schedule!r}")
-    rates, scale = _rates_and_scale(opt_state, schedule)
+    rates, scale = _rates_and_scale(opt_state, schedule=schedule)
     if not rates:
         if schedule is not None:
             raise ValueError("no learning rate in this optimizer state: with schedule=, the optimizer must take "
@@ -439,6 +629,57 @@ def current_lr(opt_state: Any, schedule: Callable[[Any], Any] | None = None) -> 
                          "optax.inject_hyperparams(optax.adamw)(learning_rate=schedule), or pass the schedule "
                          "the optimizer was built with: current_lr(opt_state, schedule)")
     return rates[0] * scale if len(rates) == 1 else jnp.stack(rates) * scale
+
+
+
+def current_hyperparam(opt_state: Any, name: str) -> jax.Array:
+    """The value of the injected hyperparameter ``name`` the last update used, read from an
+    optimizer state: :func:`current_lr`'s counterpart for any of them (``"momentum"`` of
+    ``optax.sgd``, ``"b1"`` of ``optax.adam``, ``"weight_decay"``...), for logging.
+
+    Finds ``name`` in every ``optax.inject_hyperparams`` state in ``opt_state``, through
+    ``chain``, ``multi_transform``, ``MultiSteps``..., as :func:`current_lr` does, and returns
+    one value, or an array of them in the order found. ``"learning_rate"`` is
+    :func:`current_lr`, with the plateau scales; no other hyperparameter is scaled.
+
+    Example:
+        >>> import jax.numpy as jnp, optax, jaxlr
+        >>> momentum = jaxlr.one_cycle_momentum(total_steps=10, pct_start=0.5, anneal="linear")
+        >>> opt = optax.inject_hyperparams(optax.sgd)(learning_rate=0.1, momentum=momentum)
+        >>> state = opt.init(jnp.zeros(2))
+        >>> for _ in range(3):
+        ...     _, state = opt.update(jnp.ones(2), state)
+        >>> round(float(jaxlr.current_hyperparam(state, "momentum")), 4)   # the third update's, at count 2
+        0.9
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string, got {name!r}")
+    if name == "learning_rate":
+        return current_lr(opt_state)
+    values, _ = _rates_and_scale(opt_state, name)
+    if not values:
+        raise ValueError(f"no injected hyperparameter {name!r} in this optimizer state (injected: "
+                         f"{', '.join(sorted(_injected_names(opt_state))) or 'none'}): build the optimizer with "
+                         f"optax.inject_hyperparams(optax.sgd)({name}=schedule, ...)")
+    return values[0] if len(values) == 1 else jnp.stack(values)
+
+
+def _injected_names(node: Any) -> set[str]:
+    if _is_injected(node):
+        return set(node.hyperparams) | _injected_names(node.inner_state)
+    return set().union(*(_injected_names(child) for child in _children(node)))
+
+
+def _children(node: Any) -> list[Any]:
+    """The states inside a container state: a chain's tuple, a NamedTuple's fields, a dict's
+    values, an object's attributes."""
+    if isinstance(node, dict):
+        return list(node.values())
+    if isinstance(node, tuple | list):
+        return list(node)
+    if hasattr(node, "__dict__") and not isinstance(node, jax.Array):
+        return list(vars(node).values())
+    return []
 
 
 class SwitchState(NamedTuple):

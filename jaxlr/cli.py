@@ -183,6 +183,11 @@ def _restarts_length(s: Any) -> float:
     return first * cycles if mul == 1 else first * (mul**cycles - 1) / (mul - 1)
 
 
+def _cyclic_length(s: Any) -> float:
+    down = s.step_size_up if s.step_size_down is None else s.step_size_down
+    return PERIODS * (_number(s.step_size_up) + _number(down))
+
+
 def _no_length(s: Any) -> None:
     return None
 
@@ -214,9 +219,11 @@ _LENGTHS: dict[str, Callable[[Any], float | None]] = {
     "warmup_exponential": lambda s: _plus(_number(s.warmup_steps), _exponential_end(
         s.peak_value, s.decay_rate, s.decay_steps, s.end_value)),
     "cosine_restarts": _restarts_length,
-    "cyclic": lambda s: PERIODS * (_number(s.step_size_up) + _number(
-        s.step_size_up if s.step_size_down is None else s.step_size_down)),
+    "cyclic": _cyclic_length,
     "one_cycle": lambda s: _number(s.total_steps),
+    "one_cycle_momentum": lambda s: _number(s.total_steps),
+    "cyclic_momentum": _cyclic_length,
+    "with_momentum": lambda s: _length(s.schedule),
     "wsd": lambda s: _number(s.total_steps),
     "rex_decay": lambda s: _number(s.total_steps),
     "tanh_decay": lambda s: _number(s.decay_steps),

@@ -242,15 +242,21 @@ class multiply(Schedule):
 class shift(Schedule):
     """``schedule(t - steps)``: the schedule delayed, holding ``schedule(0)`` before.
 
+    A negative ``steps`` advances it, ``schedule(t + |steps|)``: Hugging Face's
+    ``cosine_warmup_with_min_lr`` is its ``cosine_with_min_lr`` one step ahead. An integer
+    step advanced past the largest integer step stops there.
+
     Args:
         schedule: the schedule to delay.
-        steps: the delay in steps (>= 0).
+        steps: the delay in steps (negative: an advance).
 
     Example:
         >>> import jaxlr
         >>> s = jaxlr.shift(jaxlr.linear(1.0, 0.0, 10), steps=5)
         >>> [float(s(t)) for t in (0, 5, 10, 15)]
         [1.0, 1.0, 0.5, 0.0]
+        >>> [float(jaxlr.shift(jaxlr.linear(1.0, 0.0, 10), steps=-5)(t)) for t in (0, 5)]
+        [0.5, 0.0]
     """
 
     schedule: Schedule
@@ -258,9 +264,15 @@ class shift(Schedule):
 
     def _check(self) -> None:
         check_schedule("schedule", self.schedule)
-        check_nonnegative("steps", self.steps)
+        check_number("steps", self.steps)
 
     def _value(self, step: jax.Array) -> jax.Array:
+        step = jnp.asarray(step)
+        if jnp.issubdtype(step.dtype, jnp.integer):
+            whole = integer_of(self.steps, step.dtype)
+            if whole is not None:
+                # An advance must not wrap past the largest step: step + |steps| <= limit.
+                step = jnp.minimum(step, jnp.iinfo(step.dtype).max + jnp.minimum(whole, 0))
         return self.schedule(sub_steps(step, self.steps))  # an integer step stays one: exact at any step
 
 

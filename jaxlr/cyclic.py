@@ -7,6 +7,9 @@ lose integers above ``2**24``.
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -36,6 +39,7 @@ from jaxlr._base import (
     scaled_power,
     schedule_class,
     static_field,
+    sub_steps,
 )
 from jaxlr.decay import cosine_value
 
@@ -224,6 +228,60 @@ class cosine_restarts(Schedule):
 CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
 
 
+def check_cycle(start: Scalar, peak: Scalar, step_size_up: Scalar, step_size_down: Scalar | None, mode: str,
+                gamma: Scalar) -> None:
+    """The checks :class:`cyclic` and :class:`jaxlr.cyclic_momentum` share: the lengths, the
+    mode, and an ``exp_range`` amplitude that stays finite at every int32 step."""
+    check_positive("step_size_up", step_size_up)
+    if step_size_down is not None:
+        check_positive("step_size_down", step_size_down)
+    check_choice("mode", mode, CYCLIC_MODES)
+    check_positive("gamma", gamma)
+    # exp_range scales the amplitude by gamma**t: a gamma > 1 must keep it finite up to
+    # the largest int32 step, or the values past the float max are no rates.
+    if mode == "exp_range" and is_concrete((gamma, start, peak)):
+        gamma = np.asarray(gamma, np.float64)
+        span = np.abs(np.asarray(peak, np.float64) - np.asarray(start, np.float64))
+        with np.errstate(divide="ignore"):
+            top = np.log(np.maximum(span, 1e-300)) + int_limit() * np.log(gamma)
+        if np.any((gamma > 1) & (top > np.log(float(jnp.finfo(float_dtype()).max)) - 1e-6)):
+            raise ValueError(
+                f"gamma must keep the exp_range amplitude |peak - start| * gamma**t finite up to "
+                f"step {int_limit()}: at most about 1 + 4e-8, got {_format(gamma)}"
+            )
+
+
+def cycle_ramp(step: jax.Array, step_size_up: Scalar, step_size_down: Scalar | None) -> jax.Array:
+    """The triangle of a cycle: 0 at its start, 1 after ``step_size_up`` steps, 0 again after
+    ``step_size_down`` more (torch's ``scale_factor``), with the phase exact at any step."""
+    up = step_size_up
+    down = up if step_size_down is None else step_size_down
+    position = mod_steps(step, fit(up + down))
+    rising = position <= up
+    return jnp.where(rising, progress(position, up), remaining(jnp.maximum(position - up, 0.0), down))
+
+
+def cycle_index(step: jax.Array, step_size_up: Scalar, step_size_down: Scalar | None) -> jax.Array:
+    """The 0-based index of the cycle holding ``step`` (torch's ``cycle - 1``), exact."""
+    down = step_size_up if step_size_down is None else step_size_down
+    return floor_div(step, fit(step_size_up + down))
+
+
+def cyclic_value(step: jax.Array, start: Scalar, peak: Scalar, step_size_up: Scalar, step_size_down: Scalar | None,
+                 mode: str, gamma: Scalar) -> ArrayLike:
+    """``start + (peak - start) * ramp * g``: the cyclic rate (``start = base_lr``) or, with
+    the ends swapped, torch's momentum (``start = max_momentum``, ``peak = base_momentum``)."""
+    ramp = cycle_ramp(step, step_size_up, step_size_down)
+    scale: ArrayLike
+    if mode == "triangular":
+        scale = 1.0
+    elif mode == "triangular2":
+        scale = scaled_power(1.0, 0.5, cycle_index(step, step_size_up, step_size_down))
+    else:
+        scale = scaled_power(1.0, gamma, step)
+    return start + (peak - start) * ramp * scale
+
+
 @schedule_class
 class cyclic(Schedule):
     """Cyclical learning rate (Smith 2017): up from ``base_value`` to ``max_value``, and down.
@@ -264,39 +322,11 @@ class cyclic(Schedule):
     def _check(self) -> None:
         check_nonnegative("base_value", self.base_value)
         check_nonnegative("max_value", self.max_value)
-        check_positive("step_size_up", self.step_size_up)
-        if self.step_size_down is not None:
-            check_positive("step_size_down", self.step_size_down)
-        check_choice("mode", self.mode, CYCLIC_MODES)
-        check_positive("gamma", self.gamma)
-        # exp_range scales the amplitude by gamma**t: a gamma > 1 must keep it finite up
-        # to the largest int32 step, or the values past the float max are no rates.
-        if self.mode == "exp_range" and is_concrete((self.gamma, self.base_value, self.max_value)):
-            gamma = np.asarray(self.gamma, np.float64)
-            span = np.abs(np.asarray(self.max_value, np.float64) - np.asarray(self.base_value, np.float64))
-            with np.errstate(divide="ignore"):
-                top = np.log(np.maximum(span, 1e-300)) + int_limit() * np.log(gamma)
-            if np.any((gamma > 1) & (top > np.log(float(jnp.finfo(float_dtype()).max)) - 1e-6)):
-                raise ValueError(
-                    f"gamma must keep the exp_range amplitude (max_value - base_value) * gamma**t finite up to "
-                    f"step {int_limit()}: at most about 1 + 4e-8, got {_format(self.gamma)}"
-                )
+        check_cycle(self.base_value, self.max_value, self.step_size_up, self.step_size_down, self.mode, self.gamma)
 
     def _value(self, step: jax.Array) -> ArrayLike:
-        up = self.step_size_up
-        down = up if self.step_size_down is None else self.step_size_down
-        total = fit(up + down)
-        position = mod_steps(step, total)
-        rising = position <= up
-        ramp = jnp.where(rising, progress(position, up), remaining(jnp.maximum(position - up, 0.0), down))
-        scale: ArrayLike
-        if self.mode == "triangular":
-            scale = 1.0
-        elif self.mode == "triangular2":
-            scale = scaled_power(1.0, 0.5, floor_div(step, total))
-        else:
-            scale = scaled_power(1.0, self.gamma, step)
-        return self.base_value + (self.max_value - self.base_value) * ramp * scale
+        return cyclic_value(step, self.base_value, self.max_value, self.step_size_up, self.step_size_down, self.mode,
+                            self.gamma)
 
 
 @schedule_class
@@ -343,30 +373,69 @@ class one_cycle(Schedule):
 
     def _check(self) -> None:
         check_nonnegative("max_value", self.max_value)
-        check_positive("total_steps", self.total_steps)
-        check("pct_start", self.pct_start, "in (0, 1)", lambda v: (v > 0) & (v < 1))
-        check_choice("anneal", self.anneal, ("cos", "linear"))
+        check_one_cycle(self.total_steps, self.pct_start, self.anneal)
         check_positive("div_factor", self.div_factor)
         check_positive("final_div_factor", self.final_div_factor)
 
     def _value(self, step: jax.Array) -> ArrayLike:
-        t = as_float(step)
         initial = self.max_value / self.div_factor
         minimum = initial / self.final_div_factor
-        up_end = self.pct_start * self.total_steps - 1.0
-        last = self.total_steps - 1.0
-        if self.three_phase:
-            phases = [(0.0, up_end, initial, self.max_value), (up_end, 2.0 * up_end, self.max_value, initial),
-                      (2.0 * up_end, last, initial, minimum)]
+        return one_cycle_value(step, self.total_steps, self.pct_start, self.anneal, self.three_phase,
+                               (initial, self.max_value, initial, minimum))
+
+
+def check_one_cycle(total_steps: Scalar, pct_start: Scalar, anneal: str) -> None:
+    """The checks :class:`one_cycle` and :class:`jaxlr.one_cycle_momentum` share."""
+    check_positive("total_steps", total_steps)
+    check("pct_start", pct_start, "in (0, 1)", lambda v: (v > 0) & (v < 1))
+    check_choice("anneal", anneal, ("cos", "linear"))
+
+
+def one_cycle_value(step: jax.Array, total_steps: Scalar, pct_start: Scalar, anneal: str, three_phase: bool,
+                    values: tuple[Scalar, Scalar, Scalar, Scalar]) -> ArrayLike:
+    """torch's one-cycle phases through ``values = (a, b, c, d)``: from ``a`` to ``b`` by step
+    ``p·T - 1``, then to ``d`` by ``T - 1`` (three phases: to ``c`` by ``2·p·T - 2``, then to
+    ``d``), ``d`` after. The rate takes ``(initial, max, initial, minimum)``, the momentum
+    ``(max_momentum, base_momentum, max_momentum, max_momentum)``.
+
+    With concrete ``total_steps`` and ``pct_start`` the phase ends are taken in float64, as
+    torch does, and the steps into a phase as whole steps less the fraction of its start: a
+    phase end such as 41.63 is not held exactly by float32, and a short phase would show it.
+    """
+    a, b, c, d = values
+    if is_concrete((total_steps, pct_start)) and np.ndim(total_steps) == 0 and np.ndim(pct_start) == 0:
+        total_steps, pct_start = float(np.asarray(total_steps)), float(np.asarray(pct_start))
+    up_end = pct_start * total_steps - 1.0
+    last = total_steps - 1.0
+    if three_phase:
+        bounds, targets = [0.0, up_end, 2.0 * up_end, last], [a, b, c, d]
+    else:
+        bounds, targets = [0.0, up_end, last], [a, b, d]
+    value = d
+    for i in reversed(range(len(bounds) - 1)):
+        start, end = bounds[i], bounds[i + 1]
+        done_steps = _steps_since(step, start)
+        left, done = remaining(done_steps, end - start), progress(done_steps, end - start)
+        if anneal == "cos":
+            phase_value = cosine_value(targets[i], targets[i + 1], left, done, 1)
         else:
-            phases = [(0.0, up_end, initial, self.max_value), (up_end, last, self.max_value, minimum)]
-        value = minimum
-        for start, end, a, b in reversed(phases):
-            done_steps = jnp.maximum(t - start, 0.0)
-            left, done = remaining(done_steps, end - start), progress(done_steps, end - start)
-            if self.anneal == "cos":
-                phase_value = cosine_value(a, b, left, done, 1)
-            else:
-                phase_value = blend(a, b, left, done)
-            value = jnp.where(t <= end, phase_value, value)
-        return value
+            phase_value = blend(targets[i], targets[i + 1], left, done)
+        value = jnp.where(_at_most(step, end), phase_value, value)
+    return value
+
+
+def _steps_since(step: jax.Array, start: Any) -> jax.Array:
+    """``max(step - start, 0)`` as a float; for a Python-number start, whole steps (exact)
+    less the start's fraction."""
+    if not isinstance(start, float):
+        return jnp.maximum(as_float(step) - start, 0.0)
+    whole = math.floor(start)
+    return jnp.maximum(as_float(sub_steps(step, fit(whole))) - (start - whole), 0.0)
+
+
+def _at_most(step: jax.Array, end: Any) -> jax.Array:
+    """``step <= end``, decided in integers for an integer step and a Python-number end."""
+    step = jnp.asarray(step)
+    if isinstance(end, float) and jnp.issubdtype(step.dtype, jnp.integer):
+        return step <= min(math.floor(end), int_limit()) if end >= 0 else jnp.zeros(step.shape, bool)
+    return as_float(step) <= end

@@ -153,6 +153,33 @@ def _one_cycle(draw):
                 final_div_factor=draw(st.floats(1.0, 1e4)), three_phase=three)
 
 
+momenta = st.just(0.0) | st.floats(1e-6, 1.0)
+
+
+@st.composite
+def _one_cycle_momentum(draw):
+    total = draw(st.integers(10, 5000))
+    three = draw(st.booleans())
+    pct = draw(st.floats(2.0 / total, 0.45 if three else 0.95))
+    return dict(name="one_cycle_momentum", total_steps=total, base_momentum=draw(momenta),
+                max_momentum=draw(momenta), pct_start=pct, anneal=draw(st.sampled_from(["cos", "linear"])),
+                three_phase=three)
+
+
+@st.composite
+def _cyclic_momentum(draw):
+    return dict(name="cyclic_momentum", base_momentum=draw(momenta), max_momentum=draw(momenta),
+                step_size_up=draw(st.integers(1, 2000)), step_size_down=draw(st.none() | st.integers(1, 2000)),
+                mode=draw(st.sampled_from(["triangular", "triangular2", "exp_range"])),
+                gamma=draw(st.floats(0.99, 1.0)))
+
+
+@st.composite
+def _with_momentum(draw):
+    return dict(name="with_momentum", schedule=draw(st.one_of(*LEAF_STRATEGIES)),
+                momentum=draw(st.one_of(_one_cycle_momentum(), _cyclic_momentum())))
+
+
 @st.composite
 def _wsd(draw):
     total = draw(st.integers(1, 5000))
@@ -220,6 +247,8 @@ LEAF_STRATEGIES = [
     _cosine_restarts(),
     _cyclic(),
     _one_cycle(),
+    _one_cycle_momentum(),
+    _cyclic_momentum(),
     _wsd(),
     _simple("noam", d_model=st.integers(1, 4096), warmup_steps=lengths, scale=st.just(0.0) | st.floats(1e-30, 10.0)),
     _simple("rex_decay", init_value=values, total_steps=lengths, end_value=small_values),
@@ -232,10 +261,12 @@ ALL_STRATEGIES = [
     _join(),
     _cooldown(),
     _clip(),
+    _with_momentum(),
     st.fixed_dictionaries({"name": st.just("scale"), "schedule": st.one_of(*LEAF_STRATEGIES), "factor": values}),
     st.fixed_dictionaries({"name": st.just("multiply"), "first": st.one_of(*LEAF_STRATEGIES),
                            "second": st.one_of(*LEAF_STRATEGIES)}),
-    st.fixed_dictionaries({"name": st.just("shift"), "schedule": st.one_of(*LEAF_STRATEGIES), "steps": begins}),
+    st.fixed_dictionaries({"name": st.just("shift"), "schedule": st.one_of(*LEAF_STRATEGIES),
+                           "steps": st.integers(-500, 500)}),
     st.fixed_dictionaries({"name": st.just("repeat"), "schedule": st.one_of(*LEAF_STRATEGIES), "period": lengths}),
 ]
 specs = st.one_of(*ALL_STRATEGIES)
@@ -309,6 +340,15 @@ EXAMPLES = {
     "one_cycle": dict(max_value=1.0, total_steps=100),
     "one_cycle:three_phase": dict(max_value=1.0, total_steps=100, pct_start=0.25, anneal="linear",
                                   div_factor=10.0, final_div_factor=100.0, three_phase=True),
+    "one_cycle_momentum": dict(total_steps=100, base_momentum=0.8, max_momentum=0.9),
+    "one_cycle_momentum:three_phase": dict(total_steps=100, base_momentum=0.85, max_momentum=0.9, pct_start=0.25,
+                                           anneal="linear", three_phase=True),
+    "cyclic_momentum": dict(base_momentum=0.8, max_momentum=0.9, step_size_up=20, step_size_down=30),
+    "cyclic_momentum:exp_range": dict(base_momentum=0.8, max_momentum=0.9, step_size_up=15, mode="exp_range",
+                                      gamma=0.9),
+    "with_momentum": dict(schedule={"name": "one_cycle", "max_value": 1.0, "total_steps": 100},
+                          momentum={"name": "one_cycle_momentum", "total_steps": 100, "base_momentum": 0.8,
+                                    "max_momentum": 0.9}),
     "wsd": dict(peak_value=1.0, total_steps=100, warmup_steps=10, decay_steps=30, init_value=0.1, end_value=0.05,
                 decay_shape="1-sqrt", warmup_shape="cosine"),
     "wsd:exponential": dict(peak_value=1.0, total_steps=100, warmup_steps=10, decay_steps=30, end_value=0.01,
@@ -322,6 +362,8 @@ EXAMPLES = {
     "multiply": dict(first={"name": "linear_warmup", "peak_value": 1.0, "warmup_steps": 20},
                      second={"name": "exponential_decay", "init_value": 0.5, "decay_rate": 0.99}),
     "shift": dict(schedule={"name": "cosine_decay", "init_value": 1.0, "decay_steps": 100}, steps=25),
+    "shift:advance": dict(schedule={"name": "cosine_decay", "init_value": 1.0, "decay_steps": 100, "end_value": 0.1},
+                          steps=-7),
     "repeat": dict(schedule={"name": "linear", "init_value": 1.0, "end_value": 0.1, "transition_steps": 30},
                    period=40),
     "cooldown": dict(schedule={"name": "cosine_decay", "init_value": 1.0, "decay_steps": 200}, total_steps=100,

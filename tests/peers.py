@@ -32,16 +32,28 @@ def require(name: str):
 
 def torch_lrs(make_scheduler, steps: int, base_lr: float) -> np.ndarray:
     """The learning rate torch uses for updates 0 .. steps-1: read, step, scheduler.step()."""
+    return torch_hyperparams(make_scheduler, steps, base_lr)[0]
+
+
+def torch_hyperparams(make_scheduler, steps: int, base_lr: float, optimizer: str = "sgd") -> tuple[np.ndarray, ...]:
+    """The learning rates and momenta torch uses for updates 0 .. steps-1, read from the
+    parameter group before each update: SGD's ``momentum`` (``optimizer="sgd"``, with
+    momentum 0.9 for the scheduler to cycle) or Adam's ``betas[0]`` (``"adam"``)."""
     torch = require("torch")
     param = torch.nn.Parameter(torch.zeros(1))
-    optimizer = torch.optim.SGD([param], lr=base_lr)
-    scheduler = make_scheduler(optimizer)
-    out = []
+    if optimizer == "sgd":
+        opt = torch.optim.SGD([param], lr=base_lr, momentum=0.9)
+    else:
+        opt = torch.optim.Adam([param], lr=base_lr)
+    scheduler = make_scheduler(opt)
+    lrs, momenta = [], []
     for _ in range(steps):
-        out.append(optimizer.param_groups[0]["lr"])
-        optimizer.step()
+        group = opt.param_groups[0]
+        lrs.append(group["lr"])
+        momenta.append(group["momentum"] if optimizer == "sgd" else group["betas"][0])
+        opt.step()
         scheduler.step()
-    return np.asarray(out)
+    return np.asarray(lrs), np.asarray(momenta)
 
 
 def keras_lrs(schedule_class_name: str, *args, steps: int, **kwargs) -> np.ndarray:

@@ -167,44 +167,65 @@ def cosine_restarts(t, init_value, first_period, period_mul=1.0, value_mul=1.0, 
     return end_value + (peak - end_value) * half_cosine(p)
 
 
-def cyclic(t, base_value, max_value, step_size_up, step_size_down=None, mode="triangular", gamma=1.0):
-    # torch.optim.lr_scheduler.CyclicLR.get_lr, verbatim in its arithmetic
+def _torch_cycle(t, step_size_up, step_size_down, mode, gamma):
+    # torch.optim.lr_scheduler.CyclicLR.get_lr, verbatim in its arithmetic: the ramp and its scale
     down = step_size_up if step_size_down is None else step_size_down
     total = step_size_up + down
     ratio = step_size_up / total
     cycle = math.floor(1 + t / total)
     x = 1.0 + t / total - cycle
     scale = x / ratio if x <= ratio else (x - 1) / (ratio - 1)
-    if mode == "triangular":
-        g = 1.0
-    elif mode == "triangular2":
-        g = 0.5 ** (cycle - 1)
-    else:
-        g = gamma**t
+    g = {"triangular": 1.0, "triangular2": 0.5 ** (cycle - 1), "exp_range": gamma**t}[mode]
+    return scale, g
+
+
+def cyclic(t, base_value, max_value, step_size_up, step_size_down=None, mode="triangular", gamma=1.0):
+    scale, g = _torch_cycle(t, step_size_up, step_size_down, mode, gamma)
     return base_value + (max_value - base_value) * scale * g
+
+
+def _torch_one_cycle(t, total_steps, pct_start, anneal, three_phase, a, b, c, d):
+    # torch.optim.lr_scheduler.OneCycleLR.get_lr through the values (a, b, c, d) its phases join
+    if three_phase:
+        phases = [(pct_start * total_steps - 1, a, b), (2 * pct_start * total_steps - 2, b, c),
+                  (total_steps - 1, c, d)]
+    else:
+        phases = [(pct_start * total_steps - 1, a, b), (total_steps - 1, b, d)]
+    if t > total_steps - 1:
+        return d
+    start = 0
+    for i, (end, first, then) in enumerate(phases):
+        if t <= end or i == len(phases) - 1:
+            pct = (t - start) / (end - start)
+            if anneal == "cos":
+                return then + (first - then) / 2.0 * (math.cos(math.pi * pct) + 1)
+            return (then - first) * pct + first
+        start = end
+    raise AssertionError
 
 
 def one_cycle(t, max_value, total_steps, pct_start=0.3, anneal="cos", div_factor=25.0, final_div_factor=1e4,
               three_phase=False):
-    # torch.optim.lr_scheduler.OneCycleLR.get_lr; past total_steps - 1 the minimum holds
+    # the rate; past total_steps - 1 the minimum holds
     initial = max_value / div_factor
     minimum = initial / final_div_factor
-    if three_phase:
-        phases = [(pct_start * total_steps - 1, initial, max_value),
-                  (2 * pct_start * total_steps - 2, max_value, initial), (total_steps - 1, initial, minimum)]
-    else:
-        phases = [(pct_start * total_steps - 1, initial, max_value), (total_steps - 1, max_value, minimum)]
-    if t > total_steps - 1:
-        return minimum
-    start = 0
-    for i, (end, a, b) in enumerate(phases):
-        if t <= end or i == len(phases) - 1:
-            pct = (t - start) / (end - start)
-            if anneal == "cos":
-                return b + (a - b) / 2.0 * (math.cos(math.pi * pct) + 1)
-            return (b - a) * pct + a
-        start = end
-    raise AssertionError
+    return _torch_one_cycle(t, total_steps, pct_start, anneal, three_phase, initial, max_value, initial, minimum)
+
+
+def one_cycle_momentum(t, total_steps, base_momentum=0.85, max_momentum=0.95, pct_start=0.3, anneal="cos",
+                       three_phase=False):
+    # the momentum torch sets; past total_steps - 1 max_momentum holds
+    return _torch_one_cycle(t, total_steps, pct_start, anneal, three_phase, max_momentum, base_momentum, max_momentum,
+                            max_momentum)
+
+
+def cyclic_momentum(t, base_momentum, max_momentum, step_size_up, step_size_down=None, mode="triangular", gamma=1.0):
+    scale, g = _torch_cycle(t, step_size_up, step_size_down, mode, gamma)
+    return max_momentum - (max_momentum - base_momentum) * scale * g
+
+
+def with_momentum(t, schedule, momentum):
+    return schedule(t)
 
 
 def wsd(t, peak_value, total_steps, warmup_steps, decay_steps, init_value=0.0, end_value=0.0,
@@ -261,6 +282,8 @@ def multiply(t, first, second):
 
 
 def shift(t, schedule, steps):
+    if steps < 0 and float(steps).is_integer():
+        t = min(t, 2**31 - 1 + steps)  # an integer step advanced past the largest int32 step stops there
     return schedule(max(t - steps, 0))
 
 

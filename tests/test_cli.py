@@ -262,6 +262,9 @@ LENGTHS = [
     ("cosine_restarts(1.0, 10)", 3 * 10),  # restarts for ever: three periods
     ("cyclic(0.1, 1.0, 20, 30)", 3 * 50),
     ("one_cycle(1.0, 500)", 500),
+    ("one_cycle_momentum(500)", 500),
+    ("cyclic_momentum(0.8, 0.9, 10, 20)", 3 * 30),  # three periods, as cyclic
+    ("with_momentum(one_cycle(1.0, 400), one_cycle_momentum(400))", 400),  # the rate's
     ("wsd(1.0, 500, 0.1, 0.2)", 500),
     ("rex_decay(1.0, 500)", 500),
     ("tanh_decay(1.0, 500)", 500),

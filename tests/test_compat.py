@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
+import textwrap
+from pathlib import Path
+
+import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
+import jaxlr
 from jaxlr.compat import hf, keras, torch
 from tests.peers import assert_parity, keras_lrs, require, torch_lrs
+from tests.test_adaptive import sequences, torch_scales
 
 N = 2500
 
@@ -408,7 +416,6 @@ def test_hf_polynomial_with_warmup_equal_to_training_raises_where_transformers_d
         ("warmup_stable_decay", 5, 10, dict(num_decay_steps=5, num_cycles=1.0), "only num_cycles=0.5"),
         ("cosine", -1, 10, {}, "num_warmup_steps must be >= 0, got -1"),
         ("cosine", 5, 10, dict(num_cycles=-0.5), "num_cycles must be >= 0, got -0.5"),
-        ("reduce_lr_on_plateau", None, None, {}, "use jaxlr.reduce_on_plateau"),
         ("cosine_annealing", 10, 100, {}, "name must be one of linear, cosine"),
     ],
 )
@@ -452,3 +459,191 @@ def test_static_options_are_type_checked(build, message):
 def test_a_numpy_bool_is_a_bool():
     schedule = keras.ExponentialDecay(0.1, 10, 0.5, staircase=np.bool_(True))
     assert float(schedule(15)) == pytest.approx(0.05)
+
+
+# --- issue 17: momentum in the same call, the new names, their limits -----------------------
+
+
+def test_torch_one_cycle_and_cyclic_carry_their_momentum():
+    s = torch.OneCycleLR(0.1, total_steps=100)
+    assert isinstance(s, jaxlr.with_momentum)
+    assert s.schedule == jaxlr.one_cycle(0.1, 100) and s.momentum == jaxlr.one_cycle_momentum(100)
+    assert float(s(29)) == pytest.approx(0.1) and float(s.momentum(29)) == pytest.approx(0.85)
+    assert torch.OneCycleLR(0.1, total_steps=100, cycle_momentum=False) == jaxlr.one_cycle(0.1, 100)
+    c = torch.CyclicLR(0.01, 0.1, 10)
+    assert c.momentum == jaxlr.cyclic_momentum(0.8, 0.9, 10)
+    assert torch.CyclicLR(0.01, 0.1, 10, cycle_momentum=False) == jaxlr.cyclic(0.01, 0.1, 10)
+    # a with_momentum is a schedule like any: config, repr, optax
+    assert jaxlr.from_config(s.to_config()) == s and eval(repr(s), vars(jaxlr)) == s
+    opt = optax.inject_hyperparams(optax.sgd)(learning_rate=s, momentum=s.momentum)
+    state = opt.init(jnp.zeros(1))
+    _, state = opt.update(jnp.ones(1), state)
+    assert float(jaxlr.current_hyperparam(state, "momentum")) == pytest.approx(0.95)
+
+
+def test_torch_arguments_in_torchs_positional_order():
+    by_position = torch.OneCycleLR(0.1, 100, None, None, 0.25, "linear", True, 0.8, 0.9, 10.0, 100.0, True)
+    assert by_position == jaxlr.with_momentum(jaxlr.one_cycle(0.1, 100, 0.25, "linear", 10.0, 100.0, True),
+                                              jaxlr.one_cycle_momentum(100, 0.8, 0.9, 0.25, "linear", True))
+    fn = lambda x: 0.5**x  # noqa: E731
+    cyclic = torch.CyclicLR(0.01, 0.1, 5, 7, "triangular", 1.0, fn, "iterations", False)
+    assert cyclic.params == dict(start=0.01, peak=0.1, step_size_up=5, step_size_down=7)
+
+
+def test_torch_cyclic_scale_fn_schedules_compare_equal_and_share_a_program():
+    fn = lambda cycle: 1.0 / cycle  # noqa: E731
+    a, b = torch.CyclicLR(0.01, 0.1, 5, scale_fn=fn), torch.CyclicLR(0.01, 0.1, 5, scale_fn=fn)
+    assert a == b and hash(a) == hash(b)
+    assert repr(a.schedule).startswith("from_fn(CyclicLR.scale_fn(")
+    assert "<lambda>, scale_mode='cycle'), start=0.01" in repr(a)
+    traces = []
+
+    @jax.jit
+    def rate(schedule, step):
+        traces.append(1)
+        return schedule(step)
+
+    rate(a, 3), rate(b, 3), rate(torch.CyclicLR(0.02, 0.2, 5, scale_fn=fn), 3)
+    assert len(traces) == 1
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "message"),
+    [
+        (lambda: torch.OneCycleLR(0.1, 100, max_momentum=1.5), ValueError,
+         r"max_momentum must be in \[0, 1\], got 1.5"),
+        (lambda: torch.OneCycleLR(0.1, 100, cycle_momentum="no"), TypeError, "cycle_momentum must be True or False"),
+        (lambda: torch.CyclicLR(0.01, 0.1, base_momentum=-0.1), ValueError, r"base_momentum must be in \[0, 1\]"),
+        (lambda: torch.CyclicLR(0.01, 0.1, scale_fn=0.5), ValueError, "scale_fn must be a schedule"),
+        (lambda: torch.CyclicLR(0.01, 0.1, scale_fn=abs, scale_mode="steps"), ValueError,
+         "scale_mode must be one of 'cycle', 'iterations'"),
+        (lambda: torch.MultiplicativeLR(0.1, 0.95), TypeError, "lr_lambda must be a function of the epoch"),
+        (lambda: torch.MultiplicativeLR(0.1, lambda e: 0.9 if e < 5 else 0.5), ValueError,
+         "MultiplicativeLR needs total_steps"),
+        (lambda: torch.MultiplicativeLR(0.1, lambda e: 1.0 - 0.2 * e, total_steps=10), ValueError,
+         r"lr_lambda\(6\) must be >= 0"),
+        (lambda: torch.MultiplicativeLR(0.1, lambda e: 0.5 * (e % 2), total_steps=2.5), ValueError,
+         "total_steps must be a whole number of steps"),
+        (lambda: torch.SWALR(0.1, 0.05, anneal_epochs=-1), ValueError, "anneal_epochs must be >= 0, got -1"),
+        (lambda: torch.SWALR(0.1, 0.05, anneal_epochs=2.5), ValueError, "anneal_epochs must be a whole number"),
+        (lambda: torch.SWALR(0.1, 0.05, anneal_strategy="cosine"), ValueError, "anneal_strategy must be one of"),
+        (lambda: torch.SWALR(0.1, -0.05), ValueError, "swa_lr must be >= 0, got -0.05"),
+        (lambda: torch.ChainedScheduler([], 0.1), TypeError, "schedulers must be a non-empty list"),
+        (lambda: torch.ChainedScheduler([torch.StepLR(0.1, 5), 0.5], 0.1), ValueError,
+         "schedulers must be a schedule"),
+        (lambda: torch.ChainedScheduler([torch.StepLR(0.1, 5)], 0.0), ValueError, "lr must be > 0, got 0.0"),
+        (lambda: torch.ReduceLROnPlateau(0.1, factor=1.0), ValueError, r"factor must be in \(0, 1\), got 1.0"),
+        (lambda: torch.ReduceLROnPlateau(0.1, mode="minimum"), ValueError, "mode must be one of 'min', 'max'"),
+        (lambda: hf.get_scheduler("greedy", LR, scheduler_specific_kwargs=dict(factor=1.5)), ValueError,
+         r"factor must be in \(0, 1\), got 1.5"),
+        (lambda: hf.get_scheduler("greedy", LR, scheduler_specific_kwargs=dict(window=5)), TypeError,
+         "unexpected 'window'"),
+        (lambda: hf.get_scheduler("reduce_lr_on_plateau", LR, scheduler_specific_kwargs=dict(patience=-1)),
+         ValueError, "patience must be >= 0, got -1"),
+        (lambda: hf.get_scheduler("cosine_warmup_with_min_lr", LR, 10, 100, dict(min_lr_rate=0.1,
+                                                                                warmup_lr_rate=-0.5)),
+         ValueError, "warmup_lr_rate must be >= 0, got -0.5"),
+        (lambda: hf.get_scheduler("cosine_warmup_with_min_lr", LR, 10, 100), ValueError,
+         "needs min_lr or min_lr_rate"),
+    ],
+)
+def test_new_names_raise_naming_the_argument(build, error, message):
+    with pytest.raises(error, match=message):
+        build()
+
+
+def test_torch_raises_where_these_raise():
+    # the limits kept from torch: a non-callable lr_lambda, negative anneal_epochs, a bad
+    # strategy, factor >= 1, an unknown mode
+    torch_module = require("torch")
+    lr_scheduler, swa_utils = torch_module.optim.lr_scheduler, torch_module.optim.swa_utils
+    for make in (lambda o: lr_scheduler.MultiplicativeLR(o, 0.95), lambda o: swa_utils.SWALR(o, 0.05, -1),
+                 lambda o: swa_utils.SWALR(o, 0.05, 10, "cosine"),
+                 lambda o: lr_scheduler.ReduceLROnPlateau(o, factor=1.0),
+                 lambda o: lr_scheduler.ReduceLROnPlateau(o, mode="minimum")):
+        with pytest.raises((TypeError, ValueError)):
+            torch_lrs(make, 1, 0.1)
+
+
+def test_reduce_lr_on_plateau_by_its_torch_name_at_a_small_rate():
+    # torch's eps and min_lr are in rate units: at lr=1e-3 its cuts stop where torch's do.
+    cuts = 0
+    for name, values in sequences().items():
+        config = dict(factor=0.3, patience=1, cooldown=2, min_lr=2e-7, eps=1e-7)
+        if name == "negative_abs":
+            config["threshold_mode"] = "abs"
+        theirs = torch_scales(values, base_lr=1e-3, **config) * 1e-3
+        optimizer = optax.chain(optax.inject_hyperparams(optax.sgd)(learning_rate=1e-3),
+                                torch.ReduceLROnPlateau(1e-3, **config))
+        state, ours = optimizer.init(jnp.zeros(1)), []
+        for v in np.asarray(values, np.float32):
+            _, state = optimizer.update(jnp.ones(1), state, jnp.zeros(1), value=v)
+            ours.append(float(jaxlr.current_lr(state)))
+        cuts += np.sum(np.diff(theirs) < 0)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, err_msg=name)
+    assert cuts >= 10  # cuts happen, and stop at min_lr or eps
+
+
+def test_porting_guide_python_blocks_run_as_written(capsys):
+    text = (Path(__file__).resolve().parent.parent / "docs" / "porting.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    assert len(blocks) == 2
+    namespace: dict = {}
+    exec(compile(textwrap.dedent(blocks[0]), "porting.md", "exec"), namespace)
+    assert capsys.readouterr().out.splitlines() == ["0.1 0.85"]
+    exec(compile(textwrap.dedent(blocks[1]), "porting.md", "exec"), namespace)
+    by_epoch = namespace["by_epoch"]
+    np.testing.assert_allclose([float(by_epoch(t)) for t in (0, 161, 171, 181, 299)],
+                               [0.1, 0.1 * 0.9**161, 0.1 * 0.9**161 / 2 + 0.025, 0.05, 0.05], rtol=1e-5)
+
+
+def test_current_hyperparam_through_chain_and_groups_and_its_errors():
+    momentum = jaxlr.cyclic_momentum(0.8, 0.9, 4)
+    sgd = optax.inject_hyperparams(optax.sgd)
+    groups = optax.multi_transform(
+        {"a": optax.chain(sgd(learning_rate=0.1, momentum=momentum), jaxlr.reduce_on_plateau(patience=0)),
+         "b": optax.inject_hyperparams(optax.adam)(learning_rate=0.2, b1=jaxlr.one_cycle_momentum(10))},
+        {"x": "a", "y": "b"})
+    params = {"x": jnp.zeros(1), "y": jnp.zeros(1)}
+    state = groups.init(params)
+    for loss in (1.0, 2.0, 3.0):
+        _, state = groups.update(params, state, params, value=loss)
+    assert float(jaxlr.current_hyperparam(state, "momentum")) == pytest.approx(float(momentum(2)))  # not scaled
+    assert float(jaxlr.current_hyperparam(state, "b1")) == pytest.approx(float(jaxlr.one_cycle_momentum(10)(2)))
+    np.testing.assert_allclose(jaxlr.current_hyperparam(state, "learning_rate"), jaxlr.current_lr(state))
+    np.testing.assert_allclose(jaxlr.current_hyperparam(state, "eps"), 1e-8)
+    static_b2 = optax.inject_hyperparams(optax.adam, static_args=("b2",))(learning_rate=0.1, b2=0.99)
+    with pytest.raises(ValueError, match=r"no injected hyperparameter 'b2' .*\(injected: b1, eps, eps_root, learning"):
+        jaxlr.current_hyperparam(static_b2.init(jnp.zeros(1)), "b2")
+    with pytest.raises(TypeError, match="name must be a string"):
+        jaxlr.current_hyperparam(state, 1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [(dict(base_lr=0.0), ValueError, "base_lr must be > 0, got 0.0"),
+     (dict(base_lr=0.1, factor=1.0), ValueError, r"factor must be in \(0, 1\), got 1.0"),
+     (dict(base_lr=0.1, window_size=0), ValueError, "window_size must be a whole number >= 1, got 0"),
+     (dict(base_lr=0.1, smooth="yes"), TypeError, "smooth must be True or False"),
+     (dict(base_lr=0.1, threshold_mode="relative"), ValueError, "threshold_mode must be one of 'rel', 'abs'"),
+     (dict(base_lr=0.1, max_lr=0.0), ValueError, "max_lr must be > 0, got 0.0"),
+     (dict(base_lr=0.1, warmup=-1), ValueError, "warmup must be >= 0, got -1")],
+)
+def test_greedy_lr_bad_arguments(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        jaxlr.greedy_lr(**kwargs)
+
+
+def test_greedy_lr_ignores_nan_scales_updates_and_checkpoints():
+    rule = jaxlr.greedy_lr(base_lr=0.1, factor=0.5, patience=0, min_lr=0.0, max_lr=1.0)
+    state = rule.init(None)
+    updates, state = rule.update(jnp.ones(2), state, value=1.0)  # improves: raised at once (patience 0)
+    np.testing.assert_allclose(updates, [2.0, 2.0])
+    before = state
+    _, state = rule.update(jnp.ones(2), state, value=jnp.nan)
+    assert all(bool(jnp.all(a == b)) for a, b in zip(before, state, strict=True))
+    step = jax.jit(lambda s, v: rule.update(jnp.ones(2), s, value=v)[1])
+    restored = jax.tree.map(lambda x: jnp.asarray(np.asarray(x)), state)  # through host memory, as a checkpoint
+    for v in (2.0, 2.0, 0.5):
+        state, restored = step(state, v), step(restored, v)
+    assert float(state.lr) == float(restored.lr) == pytest.approx(0.1)  # two stalls halved it twice, then raised

@@ -221,3 +221,25 @@ def test_cycles_near_2_30_have_the_exact_phase(offset):
         start, length = start + length, 2 * length
     # growing periods: float32 position, right to about 1e-7 of a 2**29-step cycle
     check(geometric, {t: 0.5 * (1 + math.cos(math.pi * (t - start) / length))}, rel=1e-6, abs=1e-6)
+
+
+def test_shift_by_a_negative_count_advances_and_stops_at_the_largest_step():
+    inner = jaxlr.cosine_decay(1.0, 10, periodic=True)
+    ahead = jaxlr.shift(inner, -3)
+    np.testing.assert_allclose(ahead(jnp.arange(25)), inner(jnp.arange(3, 28)), rtol=1e-6)
+    top = 2**31 - 1
+    assert float(ahead(top)) == float(inner(top))  # top + 3 is no int32 step: it stops at the top
+    assert float(ahead(top - 3)) == float(inner(top))
+    assert float(ahead(float(top - 10))) == pytest.approx(float(inner(float(top - 7))), abs=1e-6)
+
+
+def test_momentum_families_by_hand():
+    m = jaxlr.one_cycle_momentum(total_steps=21, pct_start=0.5, anneal="linear")  # phases end at 9.5 and 20
+    np.testing.assert_allclose(m(jnp.array([0, 5, 19, 20, 50])),
+                               [0.95, 0.95 - 0.1 * 5 / 9.5, 0.95 - 0.1 * 1 / 10.5, 0.95, 0.95], rtol=1e-6)
+    three = jaxlr.one_cycle_momentum(21, 0.8, 0.9, pct_start=0.25, three_phase=True)  # 4.25, 8.5, 20
+    np.testing.assert_allclose(three(jnp.array([0, 4.25, 8.5, 12, 20])), [0.9, 0.8, 0.9, 0.9, 0.9], rtol=1e-6)
+    c = jaxlr.cyclic_momentum(0.8, 0.9, step_size_up=2, step_size_down=4, mode="exp_range", gamma=0.5)
+    np.testing.assert_allclose(c(jnp.array([0, 1, 2, 4, 6])),
+                               [0.9, 0.9 - 0.1 * 0.5 * 0.5, 0.9 - 0.1 * 0.25, 0.9 - 0.1 * 0.5 * 0.5**4, 0.9],
+                               rtol=1e-6)

@@ -6,8 +6,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import jaxlr
+from jaxlr.compat import optax as compat_optax
 from tests.peers import assert_parity, optax_lrs
 
 N = 3000
@@ -107,3 +110,83 @@ def test_cosine_onecycle_differs_from_torch_by_one_step_and_has_a_recipe(total, 
     torch_like = jaxlr.one_cycle(0.1, total, pct)
     assert float(torch_like(pct * total - 1)) == pytest.approx(0.1)
     assert float(theirs[peak_step]) == pytest.approx(0.1) and theirs[peak_step - 1] < 0.1
+
+
+# --- issue 17: optax's schedules without a jaxlr family, by their optax names ---------------
+
+
+@pytest.mark.parametrize("kind", ["linear", "cosine"])
+@pytest.mark.parametrize(
+    "scales",
+    [{100: 2.0, 500: 0.25, 2000: 0.1}, {0: 3.0, 1: 0.5, 2999: 0.0}, {}, {700: 1.0}, {10: 10.0, 11: 0.01, 50: 5.0}],
+    ids=str,
+)
+def test_piecewise_interpolate_schedule(kind, scales):
+    theirs = optax_lrs(optax.piecewise_interpolate_schedule(kind, 0.1, scales), N)
+    ours = compat_optax.piecewise_interpolate_schedule(kind, 0.1, scales)
+    assert_parity(ours(STEPS), theirs)
+    if kind == "linear" and scales:  # the same as piecewise_linear through the products
+        knots = [0, *sorted(scales)]
+        values = np.cumprod([0.1] + [scales[k] for k in sorted(scales)])
+        if knots[1] > 0:
+            assert_parity(jaxlr.piecewise_linear(knots, list(values))(STEPS), theirs)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kind=st.sampled_from(["linear", "cosine"]),
+       scales=st.dictionaries(st.integers(0, 2500), st.just(0.0) | st.floats(0.05, 20.0), max_size=6))
+def test_unseen_piecewise_interpolations(kind, scales):
+    theirs = optax_lrs(optax.piecewise_interpolate_schedule(kind, 0.1, scales), N)
+    ours = compat_optax.piecewise_interpolate_schedule(kind, 0.1, scales)
+    assert_parity(ours(STEPS), theirs, scale=max(1e-30, float(np.max(np.abs(theirs)))))
+
+
+@pytest.mark.parametrize(
+    ("total", "pct_start", "pct_final", "div", "final_div"),
+    [(1000, 0.3, 0.85, 25.0, 1e4), (2999, 0.25, 0.5, 10.0, 100.0), (100, 0.1, 0.95, 5.0, 1e3),
+     (500, 0.4, 0.4, 25.0, 1e4)],
+)
+def test_linear_onecycle_schedule_with_pct_final(total, pct_start, pct_final, div, final_div):
+    theirs = optax_lrs(optax.linear_onecycle_schedule(total, 0.1, pct_start, pct_final, div, final_div), N)
+    ours = compat_optax.linear_onecycle_schedule(total, 0.1, pct_start, pct_final, div, final_div)
+    assert_parity(ours(STEPS), theirs)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(total=st.integers(1, 2900), pct_start=st.floats(0.0, 1.0), pct_final=st.floats(0.0, 1.0),
+       div=st.floats(1.0, 100.0), final_div=st.floats(1.0, 1e4))
+def test_unseen_onecycle_configurations(total, pct_start, pct_final, div, final_div):
+    theirs = optax_lrs(optax.linear_onecycle_schedule(total, 0.1, pct_start, pct_final, div, final_div), N)
+    ours = compat_optax.linear_onecycle_schedule(total, 0.1, pct_start, pct_final, div, final_div)
+    assert_parity(ours(STEPS), theirs)
+    theirs = optax_lrs(optax.cosine_onecycle_schedule(total, 0.1, pct_start, div, final_div), N)
+    assert_parity(compat_optax.cosine_onecycle_schedule(total, 0.1, pct_start, div, final_div)(STEPS), theirs)
+
+
+@pytest.mark.parametrize(
+    ("init", "warmup", "steps", "rate", "begin", "staircase", "end"),
+    [(0.0, 100, 200, 0.5, 300, False, None), (1e-3, 10, 7, 0.9, 25, True, 1e-3), (0.0, 0, 50, 0.7, 100, False, None),
+     (0.01, 500, 100, 1.2, 1000, False, 0.5)],
+)
+def test_warmup_exponential_decay_with_transition_begin(init, warmup, steps, rate, begin, staircase, end):
+    peer = optax.warmup_exponential_decay_schedule(init, 0.1, warmup, steps, rate, begin, staircase, end)
+    theirs = optax_lrs(peer, N)
+    ours = compat_optax.warmup_exponential_decay_schedule(init, 0.1, warmup, steps, rate, begin, staircase, end)
+    assert_parity(ours(STEPS), theirs)
+    recipe = jaxlr.warmup_then(jaxlr.exponential_decay(0.1, rate, steps, staircase, begin, end), warmup, init)
+    assert ours == recipe
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [(lambda: compat_optax.piecewise_interpolate_schedule("cubic", 0.1, {}), "interpolate_type must be one of"),
+     (lambda: compat_optax.piecewise_interpolate_schedule("linear", 0.1, {10: -0.5}),
+      "boundaries_and_scales must be >= 0, got -0.5"),
+     (lambda: compat_optax.linear_onecycle_schedule(0, 0.1), "transition_steps must be > 0, got 0"),
+     (lambda: compat_optax.warmup_exponential_decay_schedule(0.0, 0.1, 10, 0, 0.5), "transition_steps must be > 0"),
+     (lambda: compat_optax.warmup_exponential_decay_schedule(0.0, 0.1, 10, 5, 0.5, transition_begin=-1),
+      "transition_begin must be >= 0, got -1")],
+)
+def test_optax_names_raise_naming_the_argument(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
+import jax
 import jax.numpy as jnp
+import numpy as np
+import optax
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 import jaxlr
-from tests.peers import assert_parity, require, torch_lrs
+from jaxlr.compat import torch as compat_torch
+from tests.peers import assert_parity, require, torch_hyperparams, torch_lrs
 
 N = 3000
 
@@ -185,3 +193,247 @@ def test_warmup_then_shifted_is_sequential_lr(per_step):
     assert_parity(ours(schedule, EPOCHS * STEPS_PER_EPOCH), theirs)
     epochs_of_drops = [t // STEPS_PER_EPOCH for t in range(1, len(theirs)) if theirs[t] < 0.5 * theirs[t - 1]]
     assert epochs_of_drops == [35, 65, 95]
+
+
+# --- issue 17: the momentum torch cycles, the recipe through optax, and the missing schedulers ---
+
+MOMENTUM_STEPS = 400
+MOMENTA = st.just(0.0) | st.floats(1e-6, 1.0)  # a nonzero momentum float32 flushes to 0 is refused
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(total_steps=400), dict(total_steps=397, pct_start=0.41, anneal_strategy="linear", three_phase=True,
+                                 base_momentum=0.8, max_momentum=0.99),
+     dict(total_steps=250, pct_start=0.2, three_phase=True, base_momentum=0.9, max_momentum=0.9),
+     dict(total_steps=300, pct_start=0.5, base_momentum=0.95, max_momentum=0.85)],
+    ids=str,
+)
+def test_one_cycle_momentum(kwargs, optimizer):
+    lr_scheduler = require("torch").optim.lr_scheduler
+    total = kwargs["total_steps"]
+    lrs, momenta = torch_hyperparams(lambda o: lr_scheduler.OneCycleLR(o, 0.1, **kwargs), total, 0.1, optimizer)
+    ported = compat_torch.OneCycleLR(0.1, **kwargs)
+    assert_parity(ours(ported, total), lrs)
+    assert_parity(ours(ported.momentum, total), momenta)
+    family = jaxlr.one_cycle_momentum(total, kwargs.get("base_momentum", 0.85), kwargs.get("max_momentum", 0.95),
+                                      kwargs.get("pct_start", 0.3), kwargs.get("anneal_strategy", "cos"),
+                                      kwargs.get("three_phase", False))
+    assert family == ported.momentum
+    # past the end torch raises; jaxlr holds max_momentum
+    assert float(ported.momentum(total + 10)) == pytest.approx(kwargs.get("max_momentum", 0.95))
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize(
+    ("up", "down", "mode", "gamma", "base", "high"),
+    [(200, None, "triangular", 1.0, 0.8, 0.9), (150, 350, "triangular2", 1.0, 0.85, 0.95),
+     (100, 100, "exp_range", 0.999, 0.8, 0.9), (7, 3, "triangular", 1.0, 0.9, 0.8)],
+)
+def test_cyclic_momentum(up, down, mode, gamma, base, high, optimizer):
+    lr_scheduler = require("torch").optim.lr_scheduler
+    lrs, momenta = torch_hyperparams(lambda o: lr_scheduler.CyclicLR(
+        o, 0.01, 0.1, up, down, mode=mode, gamma=gamma, base_momentum=base, max_momentum=high), N, 0.01, optimizer)
+    ported = compat_torch.CyclicLR(0.01, 0.1, up, down, mode, gamma, base_momentum=base, max_momentum=high)
+    assert_parity(ours(ported), lrs)
+    assert_parity(ours(ported.momentum), momenta)
+    assert ported.momentum == jaxlr.cyclic_momentum(base, high, up, down, mode, gamma)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    total=st.integers(2, 600), pct=st.floats(0.01, 0.99), anneal=st.sampled_from(["cos", "linear"]),
+    three_phase=st.booleans(), base=MOMENTA, high=MOMENTA,
+)
+def test_unseen_one_cycle_configurations_match_torch(total, pct, anneal, three_phase, base, high):
+    # every phase longer than 0 steps: torch divides by zero in an empty one (it steps once past the end)
+    assume(pct * total > 1 and (not three_phase or pct * total - 1 < 2 * pct * total - 2 < total - 1))
+    lr_scheduler = require("torch").optim.lr_scheduler
+    kwargs = dict(total_steps=total, pct_start=pct, anneal_strategy=anneal, three_phase=three_phase,
+                  base_momentum=base, max_momentum=high)
+    lrs, momenta = torch_hyperparams(lambda o: lr_scheduler.OneCycleLR(o, 0.1, **kwargs), total, 0.1)
+    ported = compat_torch.OneCycleLR(0.1, **kwargs)
+    assert_parity(ours(ported, total), lrs)
+    assert_parity(ours(ported.momentum, total), momenta, scale=1.0)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    up=st.integers(1, 300), down=st.none() | st.integers(1, 300),
+    mode=st.sampled_from(["triangular", "triangular2", "exp_range"]), gamma=st.floats(0.98, 1.0),
+    base=MOMENTA, high=MOMENTA, optimizer=st.sampled_from(["sgd", "adam"]),
+)
+def test_unseen_cyclic_configurations_match_torch(up, down, mode, gamma, base, high, optimizer):
+    lr_scheduler = require("torch").optim.lr_scheduler
+    lrs, momenta = torch_hyperparams(lambda o: lr_scheduler.CyclicLR(
+        o, 0.01, 0.1, up, down, mode=mode, gamma=gamma, base_momentum=base, max_momentum=high), MOMENTUM_STEPS,
+        0.01, optimizer)
+    ported = compat_torch.CyclicLR(0.01, 0.1, up, down, mode, gamma, base_momentum=base, max_momentum=high)
+    assert_parity(ours(ported, MOMENTUM_STEPS), lrs)
+    assert_parity(ours(ported.momentum, MOMENTUM_STEPS), momenta, scale=1.0)
+
+
+@pytest.mark.parametrize("scale_mode", ["cycle", "iterations"])
+def test_cyclic_scale_fn(scale_mode):
+    lr_scheduler = require("torch").optim.lr_scheduler
+    if scale_mode == "cycle":
+        theirs_fn, ours_fn = (lambda x: 1 / (1.0 + 0.5 * (x - 1))), (lambda x: 1 / (1.0 + 0.5 * (x - 1)))
+    else:
+        theirs_fn, ours_fn = (lambda x: 0.5 * (1 + math.cos(x / 300))), (lambda x: 0.5 * (1 + jnp.cos(x / 300)))
+    lrs, momenta = torch_hyperparams(lambda o: lr_scheduler.CyclicLR(
+        o, 0.01, 0.1, 70, 50, mode="not used", scale_fn=theirs_fn, scale_mode=scale_mode), N, 0.01)
+    ported = compat_torch.CyclicLR(0.01, 0.1, 70, 50, mode="not used", scale_fn=ours_fn, scale_mode=scale_mode)
+    assert_parity(ours(ported), lrs)
+    assert_parity(ours(ported.momentum), momenta)
+
+
+def _quadratic_run_torch(make_scheduler, optimizer, steps):
+    torch = require("torch")
+    curvature = torch.tensor([0.5, 1.0, 1.5, 2.0])
+    param = torch.nn.Parameter(torch.tensor([1.0, -2.0, 3.0, -4.0]))
+    opt = torch.optim.SGD([param], lr=0.1, momentum=0.9) if optimizer == "sgd" else torch.optim.Adam([param], lr=0.1)
+    scheduler = make_scheduler(opt)
+    for _ in range(steps):
+        opt.zero_grad()
+        (0.5 * (curvature * param**2).sum()).backward()
+        opt.step()
+        scheduler.step()
+    return param.detach().numpy().copy()
+
+
+def _quadratic_run_optax(optimizer, steps):
+    curvature = jnp.array([0.5, 1.0, 1.5, 2.0])
+    params = jnp.array([1.0, -2.0, 3.0, -4.0])
+    state = optimizer.init(params)
+
+    def step(carry, _):
+        params, state = carry
+        updates, state = optimizer.update(curvature * params, state, params)
+        return (optax.apply_updates(params, updates), state), None
+
+    (params, state), _ = jax.lax.scan(step, (params, state), None, length=steps)
+    return np.asarray(params), state
+
+
+@pytest.mark.parametrize(("optimizer", "hyperparam"), [("sgd", "momentum"), ("adam", "b1")])
+@pytest.mark.parametrize("scheduler", ["OneCycleLR", "CyclicLR"])
+def test_momentum_recipe_through_inject_hyperparams_trains_as_torch(optimizer, hyperparam, scheduler):
+    # A convex quadratic (no chaos): torch's optimizer with its scheduler cycling the
+    # momentum, against optax's with the ported schedules injected, parameter for parameter.
+    lr_scheduler = require("torch").optim.lr_scheduler
+    steps = 300
+    if scheduler == "OneCycleLR":
+        make = lambda o: lr_scheduler.OneCycleLR(o, 0.1, total_steps=steps)  # noqa: E731
+        ported = compat_torch.OneCycleLR(0.1, total_steps=steps)
+    else:
+        make = lambda o: lr_scheduler.CyclicLR(o, 0.01, 0.1, 40, 60)  # noqa: E731
+        ported = compat_torch.CyclicLR(0.01, 0.1, 40, 60)
+    theirs = _quadratic_run_torch(make, optimizer, steps)
+    factory = optax.sgd if optimizer == "sgd" else optax.adam
+    injected = optax.inject_hyperparams(factory)(learning_rate=ported, **{hyperparam: ported.momentum})
+    params, state = _quadratic_run_optax(injected, steps)
+    np.testing.assert_allclose(params, theirs, rtol=1e-5, atol=1e-6)
+    # the values the last update used, read back for logging
+    assert float(jaxlr.current_lr(state)) == pytest.approx(float(ported(steps - 1)), rel=1e-6)
+    assert float(jaxlr.current_hyperparam(state, hyperparam)) == pytest.approx(float(ported.momentum(steps - 1)),
+                                                                               rel=1e-6)
+    # without cycling the momentum the run is another one: the test can tell them apart
+    plain, _ = _quadratic_run_optax(optax.inject_hyperparams(factory)(learning_rate=ported), steps)
+    assert not np.allclose(plain, theirs, rtol=1e-3, atol=1e-4)
+
+
+def test_multiplicative_lr_constant_factor_is_a_closed_form():
+    lr_scheduler = require("torch").optim.lr_scheduler
+    for factor in (0.95, 0.999, 1.001):
+        theirs = torch_lrs(lambda o, f=factor: lr_scheduler.MultiplicativeLR(o, lambda epoch: f), N, 0.1)
+        ported = compat_torch.MultiplicativeLR(0.1, lambda epoch, f=factor: f)
+        assert ported == jaxlr.exponential_decay(0.1, factor)
+        assert_parity(ours(ported), theirs)
+
+
+@pytest.mark.parametrize(
+    "lr_lambda",
+    [lambda epoch: 0.5 if epoch % 100 == 0 else 1.0, lambda epoch: 1.0 - 1.0 / (epoch + 10),
+     lambda epoch: 0.9 + 0.1 * math.cos(epoch / 50), lambda epoch: 1.02 if epoch < 200 else 0.98],
+    ids=["every-100", "harmonic", "cos", "up-then-down"],
+)
+def test_multiplicative_lr_tabulates_a_function_of_the_epoch(lr_lambda):
+    lr_scheduler = require("torch").optim.lr_scheduler
+    theirs = torch_lrs(lambda o: lr_scheduler.MultiplicativeLR(o, lr_lambda), 1000, 0.1)
+    ported = compat_torch.MultiplicativeLR(0.1, lr_lambda, total_steps=1000)
+    assert_parity(ours(ported, 1000), theirs)
+    assert float(ported(5000)) == pytest.approx(float(theirs[-1]), rel=1e-6)  # the last value is held
+
+
+@pytest.mark.parametrize(("swa_lr", "anneal_epochs", "strategy"),
+                         [(0.05, 10, "cos"), (0.05, 10, "linear"), (0.3, 7, "cos"), (0.02, 1, "linear"),
+                          (0.05, 0, "cos"), (0.0, 500, "cos")])
+def test_swalr(swa_lr, anneal_epochs, strategy):
+    swa_utils = require("torch").optim.swa_utils
+    theirs = torch_lrs(lambda o: swa_utils.SWALR(o, swa_lr, anneal_epochs, strategy), 1000, 0.1)
+    assert_parity(ours(compat_torch.SWALR(0.1, swa_lr, anneal_epochs, strategy), 1000), theirs)
+
+
+@pytest.mark.parametrize(("anneal_epochs", "strategy"), [(20, "linear"), (5, "cos"), (1, "cos")])
+def test_swalr_after_another_schedule_as_in_torchs_example(anneal_epochs, strategy):
+    # torch's SWALR docstring: MultiplicativeLR, then SWALR once epoch > swa_start.
+    torch = require("torch")
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param], lr=0.1)
+    scheduler = torch.optim.lr_scheduler.MultiplicativeLR(optimizer, lambda epoch: 0.9)
+    swa_scheduler = torch.optim.swa_utils.SWALR(optimizer, anneal_strategy=strategy, anneal_epochs=anneal_epochs,
+                                                swa_lr=0.05)
+    swa_start, theirs = 160, []
+    for epoch in range(300):
+        theirs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        if epoch > swa_start:
+            swa_scheduler.step()
+        else:
+            scheduler.step()
+    before = compat_torch.MultiplicativeLR(0.1, lambda epoch: 0.9)
+    recipe = jaxlr.join([before, compat_torch.SWALR(float(before(swa_start + 1)), 0.05, anneal_epochs, strategy)],
+                        [swa_start + 1])
+    assert_parity(ours(recipe, 300), np.asarray(theirs))
+
+
+@pytest.mark.parametrize(
+    "names",
+    [("ConstantLR", "ExponentialLR"), ("StepLR", "LinearLR", "ExponentialLR"), ("MultiStepLR", "PolynomialLR"),
+     ("ExponentialLR", "StepLR", "ConstantLR")],
+    ids="+".join,
+)
+def test_chained_scheduler(names):
+    lr_scheduler = require("torch").optim.lr_scheduler
+    arguments = {"ConstantLR": (0.5, 300), "ExponentialLR": (0.999,), "StepLR": (400, 0.5),
+                 "LinearLR": (0.2, 1.0, 700), "MultiStepLR": ([100, 900],), "PolynomialLR": (2000, 2.0)}
+    theirs = torch_lrs(lambda o: lr_scheduler.ChainedScheduler(
+        [getattr(lr_scheduler, name)(o, *arguments[name]) for name in names]), N, 0.1)
+    ported = compat_torch.ChainedScheduler([getattr(compat_torch, name)(0.1, *arguments[name]) for name in names],
+                                           lr=0.1)
+    assert_parity(ours(ported), theirs)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(factors=st.lists(st.just(0.0) | st.floats(0.5, 1.5), min_size=1, max_size=12),
+       total=st.sampled_from([1, 2, 300]), lr=st.floats(1e-4, 1.0))
+def test_unseen_multiplicative_lr_configurations(factors, total, lr):
+    # few lengths: each new table size compiles anew, eagerly
+    # a factor of the epoch through Python indexing: tabulated, as torch calls it
+    lr_lambda = lambda epoch: factors[epoch % len(factors)]  # noqa: E731
+    lr_scheduler = require("torch").optim.lr_scheduler
+    theirs = torch_lrs(lambda o: lr_scheduler.MultiplicativeLR(o, lr_lambda), total, lr)
+    tiny = np.finfo(np.float32).tiny
+    assert_parity(ours(compat_torch.MultiplicativeLR(lr, lr_lambda, total_steps=total), total),
+                  np.where(theirs < tiny, 0.0, theirs), scale=lr)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lr=st.floats(1e-4, 1.0), swa_lr=st.just(0.0) | st.floats(1e-4, 1.0), anneal_epochs=st.integers(0, 300),
+       strategy=st.sampled_from(["cos", "linear"]))
+def test_unseen_swalr_configurations(lr, swa_lr, anneal_epochs, strategy):
+    swa_utils = require("torch").optim.swa_utils
+    theirs = torch_lrs(lambda o: swa_utils.SWALR(o, swa_lr, anneal_epochs, strategy), MOMENTUM_STEPS, lr)
+    assert_parity(ours(compat_torch.SWALR(lr, swa_lr, anneal_epochs, strategy), MOMENTUM_STEPS), theirs,
+                  scale=max(lr, swa_lr))

@@ -16,8 +16,9 @@ naming the argument:
 - "warmup_stable_decay" whose warmup and decay overrun ``num_training_steps`` raises (HF
   gives a negative stable phase and starts the decay part-way through), and its cosine
   decay takes only ``num_cycles=0.5``;
-- "cosine_warmup_with_min_lr", "reduce_lr_on_plateau" and "greedy" are not schedules of
-  the step here (the plateau rule is :func:`jaxlr.reduce_on_plateau`).
+- "reduce_lr_on_plateau" and "greedy" adapt to a monitored value: they return optax
+  transformations (:func:`jaxlr.reduce_on_plateau`, :func:`jaxlr.greedy_lr`) to chain after
+  the optimizer, not schedules, and ignore a NaN value (HF counts it as a bad one).
 
     >>> from jaxlr.compat import hf
     >>> s = hf.get_scheduler("cosine", lr=1.0, num_warmup_steps=10, num_training_steps=110)
@@ -28,35 +29,51 @@ naming the argument:
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Literal, overload
+
+import optax
 
 import jaxlr
 from jaxlr._base import Schedule, check_choice, check_nonnegative, is_concrete
 from jaxlr.compat._checks import check_whole, is_zero
+from jaxlr.compat.torch import ReduceLROnPlateau
 
 SCHEDULERS = (
     "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "inverse_sqrt",
-    "cosine_with_min_lr", "warmup_stable_decay",
+    "reduce_lr_on_plateau", "cosine_with_min_lr", "cosine_warmup_with_min_lr", "warmup_stable_decay", "greedy",
 )
-NOT_SCHEDULES = {
-    "reduce_lr_on_plateau": "use jaxlr.reduce_on_plateau, an optax transformation fed the monitored value",
-    "greedy": "it adapts to the loss; jaxlr has no equivalent",
-    "cosine_warmup_with_min_lr": "use cosine_with_min_lr (its warmup and cosine start one step earlier)",
-}
 KWARGS = {
     "linear": (), "cosine": ("num_cycles",), "cosine_with_restarts": ("num_cycles",),
     "polynomial": ("lr_end", "power"), "constant": (), "constant_with_warmup": (), "inverse_sqrt": ("timescale",),
     "cosine_with_min_lr": ("num_cycles", "min_lr", "min_lr_rate"),
+    "cosine_warmup_with_min_lr": ("num_cycles", "min_lr", "min_lr_rate", "warmup_lr_rate"),
+    "reduce_lr_on_plateau": ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr", "eps"),
+    "greedy": ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "warmup", "min_lr", "max_lr",
+               "eps", "verbose", "smooth", "window_size", "reset_start"),
     "warmup_stable_decay": ("num_decay_steps", "num_stable_steps", "warmup_type", "decay_type", "min_lr_ratio",
                             "num_cycles"),
 }
 SHAPES = ("linear", "cosine", "1-sqrt")
 
 
+@overload
+def get_scheduler(  # type: ignore[overload-overlap]  # the Literal names come first, by design
+    name: Literal["reduce_lr_on_plateau", "greedy"], lr: float, num_warmup_steps: int | None = None,
+    num_training_steps: int | None = None, scheduler_specific_kwargs: dict[str, Any] | None = None,
+) -> optax.GradientTransformationExtraArgs: ...
+
+
+@overload
 def get_scheduler(
     name: str, lr: float, num_warmup_steps: int | None = None, num_training_steps: int | None = None,
     scheduler_specific_kwargs: dict[str, Any] | None = None,
-) -> Schedule:
+) -> Schedule: ...
+
+
+def get_scheduler(
+    name: str, lr: float, num_warmup_steps: int | None = None, num_training_steps: int | None = None,
+    scheduler_specific_kwargs: dict[str, Any] | None = None,
+) -> Schedule | optax.GradientTransformationExtraArgs:
     """The schedule ``transformers.get_scheduler(name, optimizer, ...)`` gives, at rate ``lr``.
 
     With ``W = num_warmup_steps``, ``T = num_training_steps`` and ``p = (t - W) / max(1, T -
@@ -67,13 +84,22 @@ def get_scheduler(
     - "cosine": ``lr * max(0, ½(1 + cos(2π·num_cycles·p)))``, periodic past ``T``;
       "cosine_with_min_lr" the same over a floor ``m = min_lr_rate`` (or ``min_lr / lr``):
       ``lr * (m + (1 - m)·½(1 + cos(2π·num_cycles·p)))``;
+    - "cosine_warmup_with_min_lr": "cosine_with_min_lr" one step ahead (a
+      :class:`jaxlr.shift` by -1): ``lr·(t + 1) / max(1, W)`` for ``t < W``, then the cosine
+      at ``p = (t - W + 1) / max(1, T - W)``; with ``warmup_lr_rate = r`` the warmup is ``lr·(r
+      + (1 - r)·t / max(1, W - 1))`` instead;
     - "cosine_with_restarts": ``lr * ½(1 + cos(π·((num_cycles·p) mod 1)))``, 0 once ``p >= 1``;
     - "polynomial": ``(lr - lr_end)·(1 - p)**power + lr_end`` up to ``T``, ``lr_end`` after;
     - "constant_with_warmup": ``lr``; "inverse_sqrt": ``lr / sqrt((t - W + s) / s)``,
       ``s = timescale`` (default ``W``, or 10,000 for ``W = 0``);
     - "warmup_stable_decay": warmup from ``m·lr`` (``m = min_lr_ratio``), ``lr`` for
       ``num_stable_steps`` (default ``T - W - num_decay_steps``), a decay to ``m·lr`` over
-      ``num_decay_steps``, then ``m·lr``.
+      ``num_decay_steps``, then ``m·lr``;
+    - "reduce_lr_on_plateau": torch's ``ReduceLROnPlateau`` with the kwargs given, as
+      :func:`jaxlr.compat.torch.ReduceLROnPlateau` at the rate ``lr``; "greedy": HF's
+      ``GreedyLR``, as :func:`jaxlr.greedy_lr` with ``base_lr=lr`` (``verbose`` is accepted
+      and prints nothing). Both are optax transformations: chain them after the optimizer
+      and pass the monitored value as ``value=``.
 
     Example:
         >>> from jaxlr.compat import hf
@@ -84,8 +110,6 @@ def get_scheduler(
     if not isinstance(name, str):
         raise TypeError(f"name must be a string, got {name!r}")
     name = str(name.value if hasattr(name, "value") else name)  # transformers' SchedulerType is a str Enum
-    if name in NOT_SCHEDULES:
-        raise ValueError(f"name {name!r} is not supported by jaxlr.compat.hf: {NOT_SCHEDULES[name]}")
     if name not in SCHEDULERS:
         raise ValueError(f"name must be one of {', '.join(SCHEDULERS)}, got {name!r}")
     if scheduler_specific_kwargs is not None and not isinstance(scheduler_specific_kwargs, dict):
@@ -98,6 +122,11 @@ def get_scheduler(
                         f"(it takes: {accepted})")
     if name == "constant":
         return jaxlr.constant(lr)
+    if name == "reduce_lr_on_plateau":
+        return ReduceLROnPlateau(lr, **extra)
+    if name == "greedy":
+        extra.pop("verbose", None)
+        return jaxlr.greedy_lr(lr, **extra)
     if num_warmup_steps is None:
         raise ValueError(f"{name} requires num_warmup_steps")
     check_whole("num_warmup_steps", num_warmup_steps)
@@ -122,16 +151,23 @@ def get_scheduler(
         if warmup == 0:
             return jaxlr.constant(0.0)
         return jaxlr.join([jaxlr.linear_warmup(lr, warmup), jaxlr.constant(0.0)], [warmup])
-    if name in ("cosine", "cosine_with_min_lr"):
+    if name in ("cosine", "cosine_with_min_lr", "cosine_warmup_with_min_lr"):
         cycles = extra.get("num_cycles", 0.5)
         check_nonnegative("num_cycles", cycles)
         floor = 0.0
-        if name == "cosine_with_min_lr":
+        if name != "cosine":
             floor = lr * _min_lr_rate(lr, extra.get("min_lr"), extra.get("min_lr_rate"))
+        decay: Schedule
         if is_zero(cycles):  # cos(0) = 1: the peak, for ever
-            return jaxlr.linear_warmup(lr, warmup)
-        decay = jaxlr.cosine_decay(lr, length / (2 * cycles), end_value=floor, periodic=True)
-        return jaxlr.warmup_then(decay, warmup)
+            decay = jaxlr.constant(lr)
+        else:
+            decay = jaxlr.cosine_decay(lr, length / (2 * cycles), end_value=floor, periodic=True)
+        warmed = jaxlr.linear_warmup(lr, warmup) if is_zero(cycles) else jaxlr.warmup_then(decay, warmup)
+        if name != "cosine_warmup_with_min_lr":
+            return warmed
+        if extra.get("warmup_lr_rate") is None:
+            return jaxlr.shift(warmed, -1)  # lr·(t + 1) / W, then the cosine at t - W + 1
+        return _cosine_one_step_ahead(lr, warmup, decay, extra["warmup_lr_rate"])
     if name == "cosine_with_restarts":
         cycles = extra.get("num_cycles", 1)
         check_nonnegative("num_cycles", cycles)
@@ -142,6 +178,17 @@ def get_scheduler(
             restarts = jaxlr.cosine_restarts(lr, length / cycles)
         return jaxlr.join([jaxlr.warmup_then(restarts, warmup), jaxlr.constant(0.0)], [warmup + length])
     return _polynomial(lr, warmup, total, extra.get("lr_end", 1e-7), extra.get("power", 1.0))
+
+
+def _cosine_one_step_ahead(lr: float, warmup: int, decay: Schedule, warmup_lr_rate: float) -> Schedule:
+    """HF's "cosine_warmup_with_min_lr" with a ``warmup_lr_rate`` ``r``: from ``lr·r`` at step 0
+    to ``lr`` at ``W - 1`` (``lr·r`` alone when ``W = 1``), then its cosine at ``t - W + 1``."""
+    check_nonnegative("warmup_lr_rate", warmup_lr_rate)
+    ahead = jaxlr.shift(decay, -1)
+    if warmup == 0:
+        return ahead
+    ramp = jaxlr.constant(lr * warmup_lr_rate) if warmup == 1 else jaxlr.linear(lr * warmup_lr_rate, lr, warmup - 1)
+    return jaxlr.join([ramp, ahead], [warmup])
 
 
 def _min_lr_rate(lr: float, min_lr: float | None, min_lr_rate: float | None) -> float:

@@ -20,15 +20,31 @@ limits.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Sequence
 from itertools import pairwise
+from typing import Any
 
+import jax
 import numpy as np
+import optax
 
 import jaxlr
-from jaxlr._base import Schedule, check, check_choice, check_flag, check_nonnegative, check_positive, check_schedule
+from jaxlr._base import (
+    Schedule,
+    _format,
+    as_float,
+    check,
+    check_choice,
+    check_flag,
+    check_nonnegative,
+    check_positive,
+    check_schedule,
+)
 from jaxlr.compat._checks import check_whole, is_zero
+from jaxlr.cyclic import CYCLIC_MODES, cycle_index, cycle_ramp
+from jaxlr.momentum import check_momentum
 
 
 def StepLR(lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
@@ -154,41 +170,109 @@ def CosineAnnealingWarmRestarts(lr: float, T_0: int, T_mult: int = 1, eta_min: f
     return jaxlr.cosine_restarts(lr, T_0, float(T_mult), end_value=eta_min)
 
 
-CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
+@dataclasses.dataclass(frozen=True)
+class _CycleScale:
+    """torch's ``CyclicLR`` with a ``scale_fn``: ``start + (peak - start) * ramp * scale_fn(x)``,
+    ``x`` the 1-based cycle number (``scale_mode="cycle"``) or the step ("iterations").
+    Equal for equal ``scale_fn`` and mode, so that equal schedules share a compiled program."""
+
+    scale_fn: Callable
+    scale_mode: str
+
+    def __call__(self, step: Any, start: Any, peak: Any, step_size_up: Any, step_size_down: Any) -> jax.Array:
+        if self.scale_mode == "cycle":
+            x = cycle_index(step, step_size_up, step_size_down) + 1.0
+        else:
+            x = as_float(step)
+        return start + (peak - start) * cycle_ramp(step, step_size_up, step_size_down) * self.scale_fn(x)
+
+    def __repr__(self) -> str:
+        return f"CyclicLR.scale_fn({_format(self.scale_fn)}, scale_mode={self.scale_mode!r})"
 
 
 def CyclicLR(
     base_lr: float, max_lr: float, step_size_up: int = 2000, step_size_down: int | None = None,
-    mode: str = "triangular", gamma: float = 1.0,
+    mode: str = "triangular", gamma: float = 1.0, scale_fn: Callable[[Any], Any] | None = None,
+    scale_mode: str = "cycle", cycle_momentum: bool = True, base_momentum: float = 0.8, max_momentum: float = 0.9,
 ) -> Schedule:
-    """torch's ``CyclicLR`` (the learning rate; momentum cycling is the optimizer's business).
+    """torch's ``CyclicLR``: the rate, and with ``cycle_momentum`` (torch's default) the momentum.
 
-    ``gamma`` is used by ``mode="exp_range"`` only, as in torch; ``gamma=0`` there holds
-    ``base_lr``. ``step_size_down=0`` raises: torch gives a sawtooth that never reaches
-    ``max_lr``.
+    The rate is :class:`jaxlr.cyclic`. With ``cycle_momentum=True`` the result is a
+    :class:`jaxlr.with_momentum`: its value is the rate, and its ``.momentum`` the
+    :class:`jaxlr.cyclic_momentum` torch sets, from ``max_momentum`` down to ``base_momentum``
+    while the rate rises (SGD's ``momentum``, Adam's ``b1``)::
+
+        s = torch.CyclicLR(0.01, 0.1, step_size_up=2000)
+        optimizer = optax.inject_hyperparams(optax.sgd)(learning_rate=s, momentum=s.momentum)
+
+    ``scale_fn`` replaces ``mode``'s amplitude scale, as in torch: ``scale_fn(cycle)`` with the
+    1-based cycle number (``scale_mode="cycle"``) or ``scale_fn(t)`` (``"iterations"``); it
+    must be a JAX-traceable function (it gets a float array; torch passes a Python number),
+    and the result is a :class:`jaxlr.from_fn`. ``gamma`` is used by ``mode="exp_range"``
+    only, as in torch; ``gamma=0`` there holds ``base_lr`` (and ``max_momentum``).
+    ``step_size_down=0`` raises: torch gives a sawtooth that never reaches ``max_lr``.
+    ``scale_mode`` must be "cycle" or "iterations" (torch takes any other string for
+    "iterations"), and both momenta must be in [0, 1].
     """
-    check_choice("mode", mode, CYCLIC_MODES)
-    if mode != "exp_range":
-        return jaxlr.cyclic(base_lr, max_lr, step_size_up, step_size_down, mode)
-    check_nonnegative("gamma", gamma)
-    if is_zero(gamma):
-        jaxlr.cyclic(base_lr, max_lr, step_size_up, step_size_down)  # the same checks on the rest
-        return jaxlr.constant(base_lr)
-    return jaxlr.cyclic(base_lr, max_lr, step_size_up, step_size_down, mode, gamma)
+    check_flag("cycle_momentum", cycle_momentum)
+    if scale_fn is not None:
+        check_schedule("scale_fn", scale_fn)
+        check_choice("scale_mode", scale_mode, ("cycle", "iterations"))
+    else:
+        check_choice("mode", mode, CYCLIC_MODES)
+        if mode == "exp_range":
+            check_nonnegative("gamma", gamma)
+    gamma = gamma if mode == "exp_range" and scale_fn is None else 1.0
+    jaxlr.cyclic(base_lr, max_lr, step_size_up, step_size_down, "triangular")  # the checks, with torch's names
+
+    def scaled_or_constant(start: float, peak: float) -> Schedule:
+        if scale_fn is None:  # exp_range's 0**t: the start for ever (the ramp is 0 at t = 0)
+            return jaxlr.constant(start)
+        down = step_size_up if step_size_down is None else step_size_down
+        return jaxlr.from_fn(_CycleScale(scale_fn, scale_mode), start=start, peak=peak, step_size_up=step_size_up,
+                             step_size_down=down)
+
+    plain = scale_fn is None and not is_zero(gamma)
+    rate: Schedule
+    momentum: Schedule
+    if plain:
+        rate = jaxlr.cyclic(base_lr, max_lr, step_size_up, step_size_down, mode, gamma)
+    else:
+        rate = scaled_or_constant(base_lr, max_lr)
+    if not cycle_momentum:
+        return rate
+    check_momentum("base_momentum", base_momentum)
+    check_momentum("max_momentum", max_momentum)
+    if plain:
+        momentum = jaxlr.cyclic_momentum(base_momentum, max_momentum, step_size_up, step_size_down, mode, gamma)
+    else:
+        momentum = scaled_or_constant(max_momentum, base_momentum)
+    return jaxlr.with_momentum(rate, momentum)
 
 
 def OneCycleLR(
     max_lr: float, total_steps: int | None = None, epochs: int | None = None, steps_per_epoch: int | None = None,
-    pct_start: float = 0.3, anneal_strategy: str = "cos", div_factor: float = 25.0, final_div_factor: float = 1e4,
-    three_phase: bool = False,
+    pct_start: float = 0.3, anneal_strategy: str = "cos", cycle_momentum: bool = True, base_momentum: float = 0.85,
+    max_momentum: float = 0.95, div_factor: float = 25.0, final_div_factor: float = 1e4, three_phase: bool = False,
 ) -> Schedule:
-    """torch's ``OneCycleLR`` (see :class:`jaxlr.one_cycle` for the formula).
+    """torch's ``OneCycleLR``: the rate, and with ``cycle_momentum`` (torch's default) the momentum.
 
-    ``total_steps``, or ``epochs * steps_per_epoch``, whole numbers >= 1 as torch requires.
-    Differences: ``pct_start`` must be in (0, 1) (torch accepts 0 and 1, whose first or last
-    phase is empty); past ``total_steps - 1`` the minimum is held, where torch extrapolates
+    The rate is :class:`jaxlr.one_cycle` (see it for the formula). With
+    ``cycle_momentum=True`` the result is a :class:`jaxlr.with_momentum`: its value is the
+    rate, and its ``.momentum`` the :class:`jaxlr.one_cycle_momentum` torch sets, from
+    ``max_momentum`` down to ``base_momentum`` while the rate rises, and back (SGD's
+    ``momentum``, Adam's ``b1``)::
+
+        s = torch.OneCycleLR(0.1, total_steps=1000)
+        optimizer = optax.inject_hyperparams(optax.adam)(learning_rate=s, b1=s.momentum)
+
+    The arguments are torch's, in torch's order. ``total_steps``, or ``epochs *
+    steps_per_epoch``, whole numbers >= 1 as torch requires. Differences: ``pct_start`` must
+    be in (0, 1) (torch accepts 0 and 1, whose first or last phase is empty); past
+    ``total_steps - 1`` the minimum (and ``max_momentum``) is held, where torch extrapolates
     its last phase for one more step and then raises; with a first phase of zero length
-    (``pct_start * total_steps == 1``) torch divides by zero, this starts at ``max_lr``.
+    (``pct_start * total_steps == 1``) torch divides by zero, this starts at ``max_lr``; both
+    momenta must be in [0, 1].
     """
     if total_steps is None:
         if epochs is None or steps_per_epoch is None:
@@ -199,7 +283,13 @@ def OneCycleLR(
     check_whole("total_steps", total_steps, minimum=1)
     check_choice("anneal_strategy", anneal_strategy, ("cos", "linear"))
     check_flag("three_phase", three_phase)
-    return jaxlr.one_cycle(max_lr, total_steps, pct_start, anneal_strategy, div_factor, final_div_factor, three_phase)
+    check_flag("cycle_momentum", cycle_momentum)
+    rate = jaxlr.one_cycle(max_lr, total_steps, pct_start, anneal_strategy, div_factor, final_div_factor, three_phase)
+    if not cycle_momentum:
+        return rate
+    momentum = jaxlr.one_cycle_momentum(total_steps, base_momentum, max_momentum, pct_start, anneal_strategy,
+                                        three_phase)
+    return jaxlr.with_momentum(rate, momentum)
 
 
 def LambdaLR(lr: float, lr_lambda: Callable) -> Schedule:
@@ -224,3 +314,159 @@ def SequentialLR(schedulers: Sequence[Schedule], milestones: Sequence[int]) -> S
     if any(b <= a for a, b in pairwise(milestones)):
         raise ValueError(f"milestones must be strictly increasing, got {list(milestones)}")
     return jaxlr.join(list(schedulers), list(milestones))
+
+
+def ChainedScheduler(schedulers: Sequence[Schedule], lr: float) -> Schedule:
+    """torch's ``ChainedScheduler``: every scheduler's factor applied at every step.
+
+    torch's schedulers share one optimizer, so here each is built with the same rate ``lr``
+    (which takes the optimizer's place, as ``lr`` does in every function here); the result
+    is ``lr * prod(s(t) / lr)``, a :class:`jaxlr.multiply` of them. It equals torch for the
+    schedulers whose step multiplies the current rate by a factor of the step alone (the
+    chainable ones): ``StepLR``, ``MultiStepLR``, ``ConstantLR``, ``LinearLR``,
+    ``ExponentialLR``, ``PolynomialLR``, ``MultiplicativeLR``. torch chains the others in
+    other ways, which a product does not follow: ``LambdaLR`` and ``OneCycleLR`` set the rate
+    outright, and ``CosineAnnealingLR`` multiplies only up to ``T_max`` (with ``eta_min=0``),
+    then adds a step of its base rate at each minimum.
+
+    Example:
+        >>> from jaxlr.compat import torch
+        >>> s = torch.ChainedScheduler([torch.ConstantLR(0.1, 0.5, 2), torch.ExponentialLR(0.1, 0.5)], lr=0.1)
+        >>> [round(float(s(t)), 4) for t in range(4)]
+        [0.05, 0.025, 0.025, 0.0125]
+    """
+    if isinstance(schedulers, str) or not isinstance(schedulers, Sequence) or not schedulers:
+        raise TypeError(f"schedulers must be a non-empty list of schedules, got {schedulers!r}")
+    for scheduler in schedulers:
+        check_schedule("schedulers", scheduler)
+    check_positive("lr", lr)
+    chained = schedulers[0]
+    for scheduler in schedulers[1:]:
+        chained = jaxlr.multiply(chained, jaxlr.scale(scheduler, 1.0 / lr))
+    return chained
+
+
+def MultiplicativeLR(lr: float, lr_lambda: Callable[[int], float], total_steps: int | None = None) -> Schedule:
+    """torch's ``MultiplicativeLR``: ``lr * lr_lambda(1) * ... * lr_lambda(t)``, ``lr`` at ``t = 0``.
+
+    A factor that does not depend on the epoch (``lambda epoch: 0.95``, found by calling
+    ``lr_lambda`` on a traced epoch) is the closed form ``lr * factor**t``, exact at every
+    step (:func:`ExponentialLR`). Any other ``lr_lambda`` is called as torch calls it, with
+    the Python ints ``1 .. total_steps - 1`` (so Python control flow in it is fine), and the
+    running product, taken in float64 as torch does, is tabulated for steps ``0 ..
+    total_steps - 1`` as a :class:`jaxlr.piecewise_constant`; after that, its last value is
+    held (torch goes on multiplying), and ``total_steps`` is required for it. Rates below
+    float32's smallest normal number (about 1.2e-38) are 0, as XLA flushes them. A negative
+    or non-finite factor raises, naming the epoch.
+
+    Example:
+        >>> from jaxlr.compat import torch
+        >>> s = torch.MultiplicativeLR(1.0, lambda epoch: 0.5 if epoch % 2 else 1.0, total_steps=6)
+        >>> [float(s(t)) for t in range(8)]
+        [1.0, 0.5, 0.5, 0.25, 0.25, 0.125, 0.125, 0.125]
+        >>> torch.MultiplicativeLR(1.0, lambda epoch: 0.9)
+        exponential_decay(init_value=1.0, decay_rate=0.9)
+    """
+    if not callable(lr_lambda):
+        raise TypeError(f"lr_lambda must be a function of the epoch, got {lr_lambda!r}")
+    factor = _constant_factor(lr_lambda)
+    if factor is not None:
+        return ExponentialLR(lr, factor)
+    if total_steps is None:
+        raise ValueError("MultiplicativeLR needs total_steps to tabulate an lr_lambda that depends on the epoch "
+                         "(a constant factor needs none)")
+    check_whole("total_steps", total_steps, minimum=1)
+    check_nonnegative("lr", lr)
+    values, value = [float(lr)], float(lr)
+    for epoch in range(1, int(total_steps)):
+        factor = lr_lambda(epoch)
+        check_nonnegative(f"lr_lambda({epoch})", factor)
+        value = value * float(factor)
+        values.append(value)
+    tiny = float(np.finfo(np.float32).tiny)
+    values = [v if v >= tiny else 0.0 for v in values]
+    if len(values) == 1:
+        return jaxlr.constant(values[0])
+    return jaxlr.piecewise_constant(list(range(1, len(values))), values)
+
+
+def _constant_factor(lr_lambda: Callable) -> float | None:
+    """``lr_lambda``'s value if it does not depend on its argument, else None: called on a
+    traced epoch, a function of the epoch returns a tracer or fails (Python control flow on
+    it, ``math`` functions), a constant returns its number."""
+    seen: list[Any] = []
+
+    def probe(epoch: jax.Array) -> jax.Array:
+        seen.append(lr_lambda(epoch))
+        return epoch
+
+    try:
+        jax.eval_shape(probe, jax.ShapeDtypeStruct((), np.int32))
+    except Exception:  # whatever a function of a Python int raises on a tracer
+        return None
+    value = seen[0] if seen else None
+    if isinstance(value, bool) or isinstance(value, jax.core.Tracer) or not isinstance(
+            value, int | float | np.number | np.ndarray | jax.Array) or np.ndim(value) != 0:
+        return None
+    return float(value)
+
+
+def SWALR(lr: float, swa_lr: float, anneal_epochs: int = 10, anneal_strategy: str = "cos") -> Schedule:
+    """torch's ``SWALR`` (``torch.optim.swa_utils``): from ``lr`` to ``swa_lr`` over
+    ``anneal_epochs`` steps, then ``swa_lr``.
+
+    ``lr`` is the rate when SWALR starts (the optimizer's, or what the schedule before it
+    left). torch's step is recursive: it recovers the start from the current rate,
+    ``(lr_prev - α_prev·swa_lr) / (1 - α_prev)``, and gives ``swa_lr·α + start·(1 - α)`` with
+    ``α = anneal(min(t / anneal_epochs, 1))``; its closed form is ``lr + (swa_lr - lr)·α``:
+    with ``anneal_strategy="cos"``, ``α = (1 - cos(π·q)) / 2``, a :class:`jaxlr.cosine_decay`
+    from ``lr`` to ``swa_lr``; with "linear", ``α = q``, a :class:`jaxlr.linear`.
+    ``anneal_epochs=0`` is ``swa_lr`` from the first step, as torch.
+
+    SWA after another schedule, as in torch's example (``if epoch > swa_start:
+    swa_scheduler.step() else: scheduler.step()``): the epoch ``swa_start + 1`` still has the
+    other schedule's rate, and is SWALR's step 0, so the rate of each epoch is
+    ``join([schedule, SWALR(schedule(swa_start + 1), swa_lr, ...)], [swa_start + 1])``
+    (tested). That holds for ``anneal_epochs >= 1``: with 0, torch's SWALR sets ``swa_lr``
+    when it is built, under the other schedule too.
+
+    Example:
+        >>> from jaxlr.compat import torch
+        >>> s = torch.SWALR(1.0, swa_lr=0.5, anneal_epochs=4, anneal_strategy="linear")
+        >>> [float(s(t)) for t in range(6)]
+        [1.0, 0.875, 0.75, 0.625, 0.5, 0.5]
+    """
+    check_nonnegative("lr", lr)
+    check_nonnegative("swa_lr", swa_lr)
+    check_whole("anneal_epochs", anneal_epochs)
+    check_choice("anneal_strategy", anneal_strategy, ("cos", "linear"))
+    if is_zero(anneal_epochs):
+        return jaxlr.constant(swa_lr)
+    if anneal_strategy == "cos":
+        return jaxlr.cosine_decay(lr, anneal_epochs, end_value=swa_lr)
+    return jaxlr.linear(lr, swa_lr, anneal_epochs)
+
+
+def ReduceLROnPlateau(
+    lr: float, mode: str = "min", factor: float = 0.1, patience: int = 10, threshold: float = 1e-4,
+    threshold_mode: str = "rel", cooldown: int = 0, min_lr: float = 0.0, eps: float = 1e-8,
+) -> optax.GradientTransformationExtraArgs:
+    """torch's ``ReduceLROnPlateau`` as :func:`jaxlr.reduce_on_plateau`, at the rate ``lr``.
+
+    An optax transformation, not a schedule: chain it after the optimizer whose rate is
+    ``lr`` and pass the monitored value (``scheduler.step(metric)``) as ``value=``::
+
+        optimizer = optax.chain(optax.sgd(0.1), torch.ReduceLROnPlateau(0.1, patience=5))
+        updates, state = optimizer.update(grads, state, params, value=val_loss)
+
+    It is ``reduce_on_plateau(factor, patience, threshold, threshold_mode, mode, cooldown,
+    min_scale=min_lr / lr, eps, base_lr=lr)``: torch's decisions and rates at every
+    observation (``jaxlr.current_lr`` reads the rate back). Differences: ``factor`` must be in
+    (0, 1) (torch takes 0 too), ``min_lr`` is one number (torch also takes one per group),
+    a NaN value is ignored (torch counts it as bad), and the relative threshold is taken of
+    ``|best|`` (the same for positive values; see :func:`jaxlr.reduce_on_plateau`).
+    """
+    check_positive("lr", lr)
+    check_nonnegative("min_lr", min_lr)
+    return jaxlr.reduce_on_plateau(factor, patience, threshold, threshold_mode, mode, cooldown, min_lr / lr, eps,
+                                   base_lr=lr)

@@ -84,6 +84,14 @@ def families() -> list[jaxlr.Schedule]:
             final_div_factor=1e4,
             three_phase=False,
         ),
+        jaxlr.one_cycle_momentum(
+            total_steps=1_000, base_momentum=0.85, max_momentum=0.95, pct_start=0.3, anneal="cos", three_phase=False
+        ),
+        jaxlr.cyclic_momentum(
+            base_momentum=0.8, max_momentum=0.9, step_size_up=200, step_size_down=None, mode="triangular", gamma=1.0
+        ),
+        jaxlr.with_momentum(schedule=jaxlr.one_cycle(max_value=1e-3, total_steps=1_000),
+                            momentum=jaxlr.one_cycle_momentum(total_steps=1_000)),
         jaxlr.wsd(
             peak_value=1e-3,
             total_steps=10_000,
