@@ -20,8 +20,15 @@ convolutions sum in another order: with ``--optimizer momentum`` the two agree t
 rounding (~1e-6); Adam divides by the root of tiny second moments and so magnifies those
 rounding differences, to ~1e-3 in the final losses after a few hundred steps.
 
+``--shard`` also splits the schedule axis over every device of every process (``--distributed``
+and its flags start several, as for ``train_flax.py``): each device trains its slice of the
+sweep with no communication (``jax.shard_map`` of the vmapped training), the batch padded
+to a multiple of the devices; it reports that program against the one-device batch, timed in
+the same run, and the largest difference between their results.
+
     python examples/sweep_schedules.py                       # 12 schedules on the digits
     python examples/sweep_schedules.py --peaks 1e-3 3e-3 1e-2 3e-2 --warmups 0 50 200 --epochs 20
+    XLA_FLAGS=--xla_force_host_platform_device_count=4 python examples/sweep_schedules.py --shard
 """
 
 from __future__ import annotations
@@ -37,10 +44,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+from flax_digits import distributed
+from flax_digits.cli import add_distributed_flags, check_distributed
 from flax_digits.data import epoch_batches, load_digits
 from flax_digits.model import CNN, eval_batch
 from flax_digits.optim import OPTIMIZERS
 from flax_digits.train import train_step
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 
 import jaxlr
 
@@ -113,7 +124,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out-dir", default="runs/sweep")
     parser.add_argument("--no-sequential", action="store_true", help="skip the one-after-another baseline")
+    parser.add_argument("--shard", action="store_true",
+                        help="also split the schedules over every device of every process (see above)")
+    add_distributed_flags(parser.add_argument)
     args = parser.parse_args(argv)
+    problem = check_distributed(args)
+    if problem:
+        parser.error(problem)
+    if args.distributed:
+        try:
+            distributed.initialize(args)
+        except ValueError as error:
+            parser.error(str(error))
+    lead = jax.process_index() == 0
 
     data = load_digits(args.seed)
     steps_per_epoch = len(data.y_train) // args.batch_size
@@ -129,7 +152,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     arrays = [jnp.asarray(a) for a in (data.x_train, data.y_train, data.x_val, data.y_val, data.x_test, data.y_test)]
     train = make_train(graphdef, *arrays, batches, args.optimizer, args.seed)
     copies = jax.tree.map(lambda leaf: jnp.broadcast_to(leaf, (n, *leaf.shape)), (params, stats))
-    print(f"{n} schedules x {total_steps} steps ({args.epochs} epochs of {steps_per_epoch}) on "
+    say = print if lead else lambda *_: None
+    say(f"{n} schedules x {total_steps} steps ({args.epochs} epochs of {steps_per_epoch}) on "
           f"{jax.devices()[0].platform}; one CNN copy per schedule, same initial weights")
 
     # All at once: one program, vmapped over the schedules and the model copies.
@@ -143,6 +167,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "schedules": n, "steps": total_steps, "platform": jax.devices()[0].platform,
         "batched": {"compile_s": batched_compile, "run_s": batched_run},
     }
+    if args.shard:
+        sharded, report["sharded"] = run_sharded(train, schedules, copies)
+        report["sharded_speedup_run"] = batched_run / report["sharded"]["run_s"]
+        report["max_sharded_difference"] = max(
+            float(np.max(np.abs(np.asarray(sharded[key], np.float64) - results[key])))
+            for key in ("train_loss", "val_loss", "test_loss", "lr"))
     if not args.no_sequential:
         # One after another: one jitted program for one schedule (compiled once), run n times.
         one = lambda i: jax.tree.map(lambda leaf: leaf[i], schedules)  # noqa: E731
@@ -161,22 +191,30 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     rows = sorted(range(n), key=lambda i: float(results["val_loss"][i][-1]))
     width = max(len(label) for label in labels)
-    print(f"\n{'schedule (warmup_cosine)':<{width}}  final val loss  test accuracy")
+    say(f"\n{'schedule (warmup_cosine)':<{width}}  final val loss  test accuracy")
     for i in rows:
         val_loss, accuracy = float(results["val_loss"][i][-1]), float(results["test_accuracy"][i])
-        print(f"{labels[i]:<{width}}  {val_loss:14.4f}  {accuracy:13.4f}")
+        say(f"{labels[i]:<{width}}  {val_loss:14.4f}  {accuracy:13.4f}")
     report["results"] = [{"schedule": labels[i], "final_val_loss": float(results["val_loss"][i][-1]),
                           "test_accuracy": float(results["test_accuracy"][i])} for i in rows]
 
-    print(f"\nall {n} at once (vmap): compile {batched_compile:.2f} s, run {batched_run:.2f} s")
+    say(f"\nall {n} at once (vmap): compile {batched_compile:.2f} s, run {batched_run:.2f} s")
     if "sequential" in report:
         seq = report["sequential"]
-        print(f"one after another:     compile {seq['compile_s']:.2f} s, run {seq['run_s']:.2f} s "
+        say(f"one after another:     compile {seq['compile_s']:.2f} s, run {seq['run_s']:.2f} s "
               f"({n} runs of one jitted program)")
-        print(f"speed-up of the batched program: {report['speedup_run']:.2f}x (runs), "
+        say(f"speed-up of the batched program: {report['speedup_run']:.2f}x (runs), "
               f"{report['speedup_total']:.2f}x (with compilation); largest difference in final validation "
               f"loss between the two: {report['max_val_loss_difference']:.2e}")
 
+    if args.shard:
+        shard = report["sharded"]
+        say(f"split over {shard['devices']} devices ({shard['processes']} processes, batch padded to "
+            f"{shard['padded_to']}): compile {shard['compile_s']:.2f} s, run {shard['run_s']:.2f} s, "
+            f"{report['sharded_speedup_run']:.2f}x the one-device batch's speed; largest difference from it: "
+            f"{report['max_sharded_difference']:.2e}")
+    if not lead:  # process 0 writes the files
+        return report
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "sweep.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -185,6 +223,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     else:
         print(f"wrote {out}/sweep.json (matplotlib is not installed: no plot)")
     return report
+
+
+def run_sharded(train: Any, schedules: jaxlr.Schedule, copies: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The vmapped training with its schedule axis split over every device of every process: each
+    device trains its slice, with no communication. The batch is padded to a multiple of the
+    devices (with repeats of the first schedules, whose results are dropped); every process gets
+    every result."""
+    mesh = Mesh(np.array(jax.devices()), ("schedules",))
+    n = len(jax.tree.leaves(schedules)[0])
+    index = np.arange(-(-n // mesh.size) * mesh.size) % n
+    sharding = NamedSharding(mesh, P("schedules"))
+    inputs = jax.tree.map(lambda leaf: distributed.global_array(sharding, np.asarray(leaf)[index]),
+                          (schedules, *copies))
+    program = jax.jit(jax.shard_map(jax.vmap(train), mesh=mesh, in_specs=P("schedules"), out_specs=P("schedules")))
+    start = time.perf_counter()
+    compiled = program.lower(*inputs).compile()
+    compile_s = time.perf_counter() - start
+    results, run_s = _timed(compiled, *inputs)
+    results = jax.tree.map(lambda leaf: np.asarray(leaf)[:n], distributed.gather(results))
+    return results, {"devices": mesh.size, "processes": jax.process_count(), "padded_to": len(index),
+                     "compile_s": compile_s, "run_s": run_s}
 
 
 def _plot(path: Path, results: dict[str, np.ndarray], labels: list[str], steps_per_epoch: int) -> bool:

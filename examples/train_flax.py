@@ -10,6 +10,7 @@ The code is the package ``flax_digits/`` beside this file, one job per file:
     optim.py     the schedule (default, config string or family name) and the optimizers
     train.py     the train step, the data-parallel Trainer over a device mesh, one epoch
     logs.py      progress lines or bars, metrics.csv, TensorBoard events, curves.png
+    distributed.py  several processes: jax.distributed, global arrays, process 0 first
     cli.py       the flags and their checks, and a resumed run's settings
     run_dir.py   the run directory, checkpoints, and what --resume restores
     main.py      the run: set up, the epoch loop (log, then checkpoint), the final test

@@ -9,14 +9,18 @@ checked against torch's and Keras' rules fed the validation losses the run recor
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gc
 import gzip
 import json
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -293,36 +297,119 @@ def test_early_stopping_stops_and_tests_the_best_parameters(tmp_path, capsys):
     refused(capsys, ["--resume", run_dir, "--epochs", "20"], "--epochs 20: this run stopped early after epoch 3")
 
 
-def test_four_devices_give_the_one_device_results(tmp_path):
-    # SGD with momentum: its updates are linear in the gradients, so the results of four
-    # devices stay within float rounding of one device's (measured: 2.4e-7 relative over
-    # three epochs). Adam divides by the root of tiny second moments and magnifies those
-    # rounding differences (1e-3 in the validation loss after two epochs, on one device
-    # as much as on four): that is the optimizer, not the data parallelism.
-    def launch(devices: int) -> tuple[dict, list[dict[str, str]], str]:
-        # PYTHONPATH: the script imports this checkout's jaxlr, not the one pip installed.
-        env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}", "JAX_PLATFORMS": "cpu",
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-        out = subprocess.run(
-            [sys.executable, str(EXAMPLES / "train_flax.py"), "--epochs", "2", "--out-dir", str(tmp_path),
-             "--run-name", f"d{devices}", "--progress", "none", "--optimizer", "momentum", "--plateau",
-             "--early-stopping", "3"],
-            capture_output=True, text=True, env=env, timeout=600, check=True,
-        ).stdout
-        run_dir = tmp_path / f"d{devices}"
-        return json.loads((run_dir / "metrics.json").read_text()), read_csv(run_dir), out
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
-    one, one_rows, one_out = launch(1)
-    four, four_rows, four_out = launch(4)
-    assert "devices: 1 x cpu (mesh {'data': 1})" in one_out
-    assert "devices: 4 x cpu (mesh {'data': 4})" in four_out
-    assert four["devices"] == 4
-    np.testing.assert_allclose(column(four_rows, "lr"), column(one_rows, "lr"), rtol=1e-6)
-    # Sums over a sharded batch are reduced in another order: float rounding, nothing more.
+
+def launch(script: str, processes: int, devices: int, *args: str, expect: int = 0,
+           timeout: float = 300) -> list[subprocess.CompletedProcess]:
+    """Runs an example in ``processes`` processes of ``devices`` CPU devices each on localhost
+    (jax.distributed with a coordinator on a free port when there are several), and waits for
+    all of them, at most ``timeout`` seconds. Each process leads its own process group, killed
+    whole in any case (a failure, a timeout, a process left waiting for a dead peer)."""
+    # PYTHONPATH: the script imports this checkout's jaxlr, not the one pip installed.
+    env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}", "JAX_PLATFORMS": "cpu",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    port, started = free_port(), []
+    try:
+        for index in range(processes):
+            flags = ["--distributed", "--coordinator-address", f"localhost:{port}", "--num-processes",
+                     str(processes), "--process-id", str(index)] if processes > 1 else []
+            started.append(subprocess.Popen([sys.executable, str(EXAMPLES / script), *args, *flags], env=env,
+                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                            start_new_session=True))
+        deadline = time.monotonic() + timeout
+        outputs = [process.communicate(timeout=max(deadline - time.monotonic(), 1)) for process in started]
+    finally:
+        for process in started:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    done = [subprocess.CompletedProcess(process.args, process.returncode, out, err)
+            for process, (out, err) in zip(started, outputs, strict=True)]
+    for index, result in enumerate(done):
+        assert result.returncode == expect, f"process {index} exited {result.returncode}: {result.stderr[-3000:]}"
+    return done
+
+
+# SGD with momentum: its updates are linear in the gradients, so the results of four devices
+# stay within float rounding of one device's (measured: 2.4e-7 relative over three epochs).
+# Adam divides by the root of tiny second moments and magnifies those rounding differences
+# (1e-3 in the validation loss after two epochs, on one device as much as on four): that is
+# the optimizer, not the data parallelism. --plateau and --early-stopping put their states
+# in the checkpoint.
+DATA_PARALLEL = ["--epochs", "2", "--progress", "none", "--optimizer", "momentum", "--plateau", "--early-stopping", "3"]
+
+
+def assert_same_run(rows: list[dict[str, str]], metrics: dict, reference_rows: list[dict[str, str]],
+                    reference: dict) -> None:
+    """The same training, to float rounding: sums over a sharded batch reduce in another order."""
+    np.testing.assert_allclose(column(rows, "lr"), column(reference_rows, "lr"), rtol=1e-6)
     for name in ("train_loss", "val_loss", "train_accuracy", "val_accuracy"):
-        np.testing.assert_allclose(column(four_rows, name), column(one_rows, name), rtol=1e-5, err_msg=name)
-    assert four["test_loss"] == pytest.approx(one["test_loss"], rel=1e-5)
-    assert four["test_accuracy"] == one["test_accuracy"] >= 0.9
+        np.testing.assert_allclose(column(rows, name), column(reference_rows, name), rtol=1e-5, err_msg=name)
+    assert metrics["test_loss"] == pytest.approx(reference["test_loss"], rel=1e-5)
+    assert metrics["test_accuracy"] == reference["test_accuracy"] >= 0.9
+
+
+@pytest.fixture(scope="module")
+def four_devices(tmp_path_factory) -> tuple[dict, list[dict[str, str]], str]:
+    """One process with four CPU devices: the run that more processes must reproduce."""
+    out_dir = tmp_path_factory.mktemp("four-devices")
+    (result,) = launch("train_flax.py", 1, 4, *DATA_PARALLEL, "--out-dir", str(out_dir), "--run-name", "d4")
+    return json.loads((out_dir / "d4" / "metrics.json").read_text()), read_csv(out_dir / "d4"), result.stdout
+
+
+@pytest.mark.slow
+def test_four_devices_give_the_one_device_results(tmp_path, four_devices):
+    (result,) = launch("train_flax.py", 1, 1, *DATA_PARALLEL, "--out-dir", str(tmp_path), "--run-name", "d1")
+    one, one_rows = json.loads((tmp_path / "d1" / "metrics.json").read_text()), read_csv(tmp_path / "d1")
+    four, four_rows, four_out = four_devices
+    assert "devices: 1 x cpu (mesh {'data': 1})" in result.stdout
+    assert "devices: 4 x cpu (mesh {'data': 4})" in four_out
+    assert four["devices"] == 4 and four["processes"] == 1
+    assert_same_run(four_rows, four, one_rows, one)
+
+
+@pytest.mark.slow
+def test_two_processes_give_the_one_process_results_write_the_run_once_and_resume(tmp_path, four_devices):
+    # 2 processes x 2 CPU devices (jax.distributed, gloo collectives, a coordinator on
+    # localhost) make the same 4-device mesh as 1 process x 4 devices: same global batch,
+    # same results to float rounding. The run is stopped after epoch 1 (--stop-after, as a
+    # preemption would) and resumed by two processes again.
+    run_dir, common = tmp_path / "d2x2", [*DATA_PARALLEL, "--out-dir", str(tmp_path)]
+    first = launch("train_flax.py", 2, 2, *common, "--run-name", "d2x2", "--stop-after", "1")
+    assert "devices: 4 x cpu (mesh {'data': 4}, 2 processes)" in first[0].stdout
+    assert f"stopped after epoch 1; continue with: --resume {run_dir}" in first[0].stdout
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["1"]
+    assert len(read_csv(run_dir)) == STEPS_PER_EPOCH and not (run_dir / "metrics.json").exists()
+    before = snapshot(run_dir)
+    # A second claim of the name is refused by process 0; process 1 stops with it, not waiting.
+    refused = launch("train_flax.py", 2, 2, *common, "--run-name", "d2x2", expect=2)
+    assert "--run-name: " in refused[0].stderr and "already exists" in refused[0].stderr
+    assert "process 1: process 0 stopped (see its error)" in refused[1].stderr
+    assert snapshot(run_dir) == before
+
+    second = launch("train_flax.py", 2, 2, "--resume", str(run_dir), "--progress", "none")
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    four, four_rows, _ = four_devices
+    assert metrics["devices"] == 4 and metrics["processes"] == 2 and metrics["epochs_run"] == 2
+    # Epoch 1 trained by the first pair of processes, epoch 2 by the second from the checkpoint
+    # that both wrote: a lost momentum or plateau state, or another batch order, would be far
+    # beyond float rounding.
+    assert_same_run(assert_logs_hold_every_step_once(run_dir, 2), metrics, four_rows, four)
+    # Written once: one event file per invocation (process 0's), one config, both checkpoints,
+    # nothing half-written, and nothing printed by process 1 but gloo's connection lines.
+    assert len(list((run_dir / "tensorboard").glob("events.out.tfevents.*"))) == 2
+    assert sorted(p.name for p in run_dir.iterdir() if not p.name.startswith(".")) == [
+        "checkpoints", "config.json", "curves.png", "metrics.csv", "metrics.json", "tensorboard"]
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["1", "2"]
+    assert json.loads((run_dir / "config.json").read_text())["epochs"] == 2
+    assert not list(run_dir.rglob("*partial*"))
+    assert "test accuracy" in second[0].stdout
+    for result in (first[1], second[1]):
+        assert [line for line in result.stdout.splitlines() if not line.startswith("[Gloo]")] == []
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:
@@ -475,6 +562,15 @@ BAD_FLAGS = [
     (["--schedule", "constant(0.1"], "--schedule:"),
     (["--data-dir", "/nonexistent"], "--data-dir: no MNIST in /nonexistent"),
     (["--distributed"], "--distributed needs --run-name"),
+    (["--process-id", "1"], "--process-id has no effect without --distributed"),
+    (["--num-processes", "2", "--coordinator-address", "h:1"],
+     "--coordinator-address and --num-processes have no effect without --distributed"),
+    (["--distributed", "--run-name", "r", "--coordinator-address", "localhost"],
+     "argument --coordinator-address: must be HOST:PORT with a port in 1..65535, got 'localhost'"),
+    (["--distributed", "--run-name", "r", "--coordinator-address", "h:70000"], "must be HOST:PORT"),
+    (["--distributed", "--run-name", "r", "--num-processes", "0"], "argument --num-processes: must be > 0, got 0"),
+    (["--distributed", "--run-name", "r", "--num-processes", "2", "--process-id", "2"],
+     "--process-id 2 must be below --num-processes 2"),
     (["--resume", "/nonexistent/run"], "--resume: /nonexistent/run is not a run directory"),
 ]
 
@@ -610,6 +706,23 @@ def test_sweep_runs_all_schedules_in_one_program_with_the_sequential_results(tmp
     assert json.loads((tmp_path / "sweep.json").read_text())["schedules"] == 4
     out = capsys.readouterr().out
     assert "speed-up of the batched program" in out
+
+
+@pytest.mark.slow
+def test_sweep_shards_the_schedules_over_devices_with_the_batched_results(tmp_path):
+    # 4 schedules on 3 devices: padded to 6, two per device, the padding's results dropped.
+    # The same trainings as the one-device batch, whose convolutions group other copies
+    # together: float rounding with SGD (measured: 1.2e-7), over every step's loss and lr.
+    (result,) = launch("sweep_schedules.py", 1, 3, "--epochs", "2", "--peaks", "0.01", "0.1", "--warmups", "0", "19",
+                       "--exponents", "1", "--optimizer", "momentum", "--shard", "--no-sequential",
+                       "--out-dir", str(tmp_path))
+    report = json.loads((tmp_path / "sweep.json").read_text())
+    assert report["schedules"] == 4 and len(report["results"]) == 4
+    assert {key: report["sharded"][key] for key in ("devices", "processes", "padded_to")} == {
+        "devices": 3, "processes": 1, "padded_to": 6}
+    assert report["max_sharded_difference"] < 1e-5
+    assert max(row["test_accuracy"] for row in report["results"]) >= 0.9
+    assert "split over 3 devices (1 processes, batch padded to 6)" in result.stdout
 
 
 def test_sweep_schedules_are_one_batched_warmup_cosine():

@@ -51,7 +51,8 @@ once. A flag given with ``--resume`` must match the saved configuration, except:
   already used. Refused too after an early stop.
 - ``--data-dir DIR``: where the run's data are now; refused for other data (config.json
   keeps the SHA-256 of the data).
-- ``--stop-after``, ``--progress`` and ``--distributed``, which belong to one invocation.
+- ``--stop-after``, ``--progress``, ``--distributed`` and its three flags, which belong to one
+  invocation.
 
 Every flag is checked before anything is written: a bad value (NaN or infinite, out of
 range), a flag that would be ignored, damaged data, or a damaged config.json or checkpoint
@@ -68,13 +69,17 @@ on one CPU with
 
     XLA_FLAGS=--xla_force_host_platform_device_count=4 python examples/train_flax.py
 
-Several hosts (a TPU pod slice, GPU nodes): call ``jax.distributed.initialize()`` (with
-``coordinator_address``, ``num_processes`` and ``process_id`` where the cluster does not
-provide them) before anything else, e.g. with ``--distributed``. ``jax.devices()`` then
-lists every device of every host, the mesh spans them, and each process feeds its own
-slice of the global batch (``jax.make_array_from_process_local_data``); every process
-runs the same command, with a ``--run-name``. Checkpoints are written by orbax from all processes to a shared
-directory, and only process 0 writes logs and plots.
+Several processes (GPU nodes, a TPU pod slice, or processes on one machine): every process
+runs the same command with ``--distributed``, which calls ``jax.distributed.initialize()``
+before anything else: with ``--coordinator-address HOST:PORT --num-processes N --process-id
+I`` where the cluster does not provide them (SLURM, Open MPI and Cloud TPU are detected). On
+CPU the processes exchange through gloo. ``jax.devices()`` then lists every device of every
+process, the mesh spans them, and each process puts on its own devices the rows of the
+global batch that they hold: the global batch and the results are those of one process with
+as many devices. A run needs ``--run-name`` and a directory that every process sees: process
+0 alone claims it and writes config.json, the CSV, TensorBoard, curves.png and metrics.json
+(if it refuses the directory, every process stops), and orbax writes the checkpoints from
+all processes. ``--resume RUN_DIR`` continues with the same processes. See docs/distributed.md.
 
     pip install -e ".[examples]"
     python examples/train_flax.py                                    # ~97-99% on the digits

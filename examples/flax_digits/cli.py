@@ -31,7 +31,8 @@ from flax_digits.optim import DEFAULT_LR, OPTIMIZERS
 
 PROG = "train_flax.py"
 # Flags of one invocation rather than of the run: not saved, and free to change on --resume.
-PER_INVOCATION = ("resume", "stop_after", "progress", "distributed")
+PER_INVOCATION = ("resume", "stop_after", "progress", "distributed", "coordinator_address", "num_processes",
+                  "process_id")
 # Saved flags that --resume honours when they change (see Resume in --help); it refuses the others.
 RESUMABLE = ("epochs", "data_dir")
 # Flags that mean nothing without another: given alone, they are refused rather than ignored.
@@ -83,6 +84,39 @@ DROPOUT = number(float, "in [0, 1)", lambda value: 0 <= value < 1)
 SEED = number(int, "in [0, 2**32 - 2]", lambda value: 0 <= value <= 2**32 - 2)
 
 
+def address(text: str) -> str:
+    """An argparse type: HOST:PORT (an IPv6 host in brackets), the port in 1..65535."""
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"must be HOST:PORT with a port in 1..65535, got {text!r}")
+    return text
+
+
+def add_distributed_flags(add: Callable[..., None]) -> None:
+    """The flags that start several processes (``add`` is ``parser.add_argument`` or alike);
+    :func:`check_distributed` checks them together."""
+    add("--distributed", action="store_true", default=False,
+        help="call jax.distributed.initialize() first: one process per host (see Several hosts above)")
+    add("--coordinator-address", type=address, default=None, metavar="HOST:PORT",
+        help="with --distributed: process 0's address, the same in every process (default: auto-detected)")
+    add("--num-processes", type=POSITIVE_INT, default=None, metavar="N",
+        help="with --distributed: the number of processes (default: auto-detected)")
+    add("--process-id", type=NONNEGATIVE_INT, default=None, metavar="I",
+        help="with --distributed: this process's index, 0..N-1 (default: auto-detected)")
+
+
+def check_distributed(args: argparse.Namespace) -> str | None:
+    """What is wrong with the distributed flags taken together, or None."""
+    if not args.distributed:
+        given = [_flag(key) for key in ("coordinator_address", "num_processes", "process_id")
+                 if getattr(args, key) is not None]
+        return f"{' and '.join(given)} {'has' if len(given) == 1 else 'have'} no effect without --distributed" \
+            if given else None
+    if args.process_id is not None and args.num_processes is not None and args.process_id >= args.num_processes:
+        return f"--process-id {args.process_id} must be below --num-processes {args.num_processes}"
+    return None
+
+
 def directory_name(text: str) -> str:
     """An argparse type: one directory name, not a path."""
     if text in ("", ".", "..") or os.sep in text or "/" in text or (os.altsep is not None and os.altsep in text):
@@ -130,7 +164,7 @@ def build_parser(only_given: bool = False) -> Parser:
         help="stop after this epoch, as a preemption would (then --resume)")
     add("--seed", type=SEED, default=0)
     add("--progress", choices=("auto", "tqdm", "rich", "none"), default="auto")
-    add("--distributed", action="store_true", default=False, help="call jax.distributed.initialize() first")
+    add_distributed_flags(add)
     return parser
 
 
@@ -162,6 +196,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
              "--schedule sets its own values")
     if "warmup_epochs" in given and args.warmup_epochs > args.epochs:
         fail(f"--warmup-epochs {args.warmup_epochs:g} is longer than the run (--epochs {args.epochs})")
+    problem = check_distributed(args)
+    if problem:
+        fail(problem)
     if args.distributed and args.run_name is None:
         fail("--distributed needs --run-name, so that every process names the same run directory")
     check_settings(args, "")
@@ -215,6 +252,9 @@ def resumed_args(run_dir: Path, given: dict[str, Any], defaults: dict[str, Any])
             setattr(args, key, given[key])
     for key in PER_INVOCATION:
         setattr(args, key, given.get(key, defaults[key]))
+    problem = check_distributed(args)
+    if problem:
+        fail(problem)
     check_settings(args, parser.context)
     return args
 

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import jax
-import jax.numpy as jnp
+import numpy as np
 from flax import nnx
 
 import jaxlr
+from flax_digits import distributed
 from flax_digits.cli import PER_INVOCATION, build_parser, fail, parse_args
 from flax_digits.data import Data, load_digits, load_mnist
 from flax_digits.logs import Progress, drop_events_after, event_log, plot_curves, replace_file, write_csv
@@ -28,7 +29,10 @@ from flax_digits.train import Trainer, train_epoch
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     if args.distributed:
-        jax.distributed.initialize()
+        try:
+            distributed.initialize(args)
+        except ValueError as error:
+            fail(error)
     start = time.perf_counter()
     lead = jax.process_index() == 0
     data, fingerprint = load_data(args)
@@ -43,8 +47,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     trainer = Trainer(model, optimizer, lookahead=args.optimizer == "ranger")
 
     state = trainer.init()
-    extra = {"best": {"params": trainer.eval_params(state), "batch_stats": state["batch_stats"]},
-             "stopping": (stopper or jaxlr.early_stopping()).init(), "pending": jnp.float32(jnp.nan)}
+    # Replicated like the state, so that orbax saves and restores them alike from every process.
+    extra = trainer.replicate({"best": {"params": trainer.eval_params(state), "batch_stats": state["batch_stats"]},
+                               "stopping": (stopper or jaxlr.early_stopping()).init(), "pending": np.float32(np.nan)})
     meta: dict[str, Any] = {"epoch": 0, "stopped": False, "best_epoch": 0, "seconds": 0.0,
                             "history": {"steps": [], "epochs": []}}
     if args.resume:
@@ -58,11 +63,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     # Everything is checked: from here on, the run directory is written.
     trained_steps = meta["epoch"] * steps_per_epoch
-    run_dir = open_run_dir(args, fingerprint, meta["history"], trained_steps, continuing, lead)
+    # Process 0 claims (or trims) the run directory; the others wait, and stop if it refuses.
+    run_dir = distributed.lead_first(
+        lambda: open_run_dir(args, fingerprint, meta["history"], trained_steps, continuing),
+        lambda: Path(args.resume or Path(args.out_dir) / args.run_name))
     manager = checkpoint_manager(run_dir)
     if lead:
         print(f"data: {data.describe()}")
-        print(f"devices: {trainer.devices} x {jax.devices()[0].platform} (mesh {dict(trainer.mesh.shape)}), "
+        print(f"devices: {trainer.devices} x {jax.devices()[0].platform} (mesh {dict(trainer.mesh.shape)}"
+              f"{f', {jax.process_count()} processes' if jax.process_count() > 1 else ''}), "
               f"global batch {args.batch_size}, {steps_per_epoch} steps per epoch, "
               f"{args.epochs * steps_per_epoch} steps")
         print(f"optimizer: {args.optimizer}, schedule: {describe(schedule, args.schedule)}")
@@ -95,8 +104,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 meta["stopped"] = True
                 line += f" | early stop (best epoch {meta['best_epoch']})"
         if plateau is not None:
-            extra["pending"] = jnp.float32(summary["val_loss"])  # observed by the plateau rule at the next update
-        progress.finish(line if progress.kind != "none" else f"epoch {epoch + 1}/{args.epochs}: {line}")
+            # observed by the plateau rule at the next update
+            extra["pending"] = trainer.replicate(np.float32(summary["val_loss"]))
+        if lead:
+            progress.finish(line if progress.kind != "none" else f"epoch {epoch + 1}/{args.epochs}: {line}")
         epoch += 1
         meta["epoch"] = epoch
         meta["seconds"] = earlier_seconds + time.perf_counter() - start
@@ -132,7 +143,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "epochs_run": epoch, "stopped_early": bool(meta["stopped"]),
         "best_epoch": meta["best_epoch"] if stopper else epoch, "final_lr": history["steps"][-1]["lr"],
         "wall_seconds": earlier_seconds + time.perf_counter() - start, "devices": trainer.devices,
-        "platform": jax.devices()[0].platform, "data": data.name, "run_dir": str(run_dir),
+        "processes": jax.process_count(), "platform": jax.devices()[0].platform, "data": data.name,
+        "run_dir": str(run_dir),
     }
     if lead:
         replace_file(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
@@ -180,26 +192,24 @@ def build_schedule(args: argparse.Namespace, steps_per_epoch: int, epochs: int) 
 
 
 def open_run_dir(args: argparse.Namespace, fingerprint: str, history: dict[str, list], trained_steps: int,
-                 continuing: bool, lead: bool) -> Path:
+                 continuing: bool) -> Path:
     """A new run's directory, claimed with its config.json; or the resumed run's, with the logs
-    trimmed back to its checkpoint. Only process 0 writes."""
+    trimmed back to its checkpoint. Process 0 alone calls this (``distributed.lead_first``)."""
     keys = [key for key in vars(build_parser().parse_args([])) if key not in PER_INVOCATION]
     config = {**{key: getattr(args, key) for key in keys}, "data_sha256": fingerprint}
     config_text = json.dumps(config, indent=2) + "\n"
     if not args.resume:
-        return claim_run_dir(Path(args.out_dir), args.run_name, config_text) if lead else \
-            Path(args.out_dir) / args.run_name
+        return claim_run_dir(Path(args.out_dir), args.run_name, config_text)
     run_dir = Path(args.resume)
-    if lead:
-        if (args.epochs, args.data_dir) != (args.saved_epochs, args.saved_data_dir):
-            replace_file(run_dir / "config.json", config_text)
-        # A kill between an epoch's logs and its checkpoint leaves that epoch's rows; the
-        # resumed run writes them again, so drop them (and a record cut short by the kill).
-        write_csv(run_dir / "metrics.csv", history)
-        drop_events_after(run_dir / "tensorboard", trained_steps)
-        if continuing:  # they describe the end of an earlier, shorter run
-            for name in ("metrics.json", "curves.png"):
-                (run_dir / name).unlink(missing_ok=True)
+    if (args.epochs, args.data_dir) != (args.saved_epochs, args.saved_data_dir):
+        replace_file(run_dir / "config.json", config_text)
+    # A kill between an epoch's logs and its checkpoint leaves that epoch's rows; the
+    # resumed run writes them again, so drop them (and a record cut short by the kill).
+    write_csv(run_dir / "metrics.csv", history)
+    drop_events_after(run_dir / "tensorboard", trained_steps)
+    if continuing:  # they describe the end of an earlier, shorter run
+        for name in ("metrics.json", "curves.png"):
+            (run_dir / name).unlink(missing_ok=True)
     return run_dir
 
 

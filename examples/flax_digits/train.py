@@ -20,6 +20,7 @@ from jax.sharding import PartitionSpec as P
 
 import jaxlr
 from flax_digits.data import Data, epoch_batches
+from flax_digits.distributed import global_array
 from flax_digits.logs import Progress
 from flax_digits.model import CNN, eval_batch, train_loss
 
@@ -67,14 +68,14 @@ class Trainer:
         # Lookahead's slow weights are the ones to evaluate.
         return state["params"].slow if self.lookahead else state["params"]
 
+    def replicate(self, tree: Any) -> Any:
+        """A pytree of host values (the same in every process) as arrays replicated over the mesh."""
+        return jax.tree.map(lambda leaf: global_array(self.replicated, np.asarray(leaf)), tree)
+
     def shard(self, array: np.ndarray) -> jax.Array:
         """A global batch, split along the data axis; each process passes the same global array
-        and contributes its own rows (one process: all of them)."""
-        if jax.process_count() == 1:
-            return jax.device_put(array, self.batch_sharding)
-        rows = len(array) // jax.process_count()
-        local = array[jax.process_index() * rows:(jax.process_index() + 1) * rows]
-        return jax.make_array_from_process_local_data(self.batch_sharding, local, array.shape)
+        and puts on its own devices the rows they hold (one process: all of them)."""
+        return global_array(self.batch_sharding, array)
 
     def _train_step(self, state: dict[str, Any], x: jax.Array, y: jax.Array, key: jax.Array,
                     value: jax.Array) -> tuple[dict[str, Any], dict[str, jax.Array]]:
@@ -126,9 +127,10 @@ def train_epoch(trainer: Trainer, state: dict[str, Any], data: Data, epoch: int,
     base_key = jax.random.key(seed + 1)
     progress.start(description, steps_per_epoch)
     records, shown = [], 0
+    no_value = trainer.replicate(np.float32(np.nan))
     for i, rows in enumerate(batches):
         step = epoch * steps_per_epoch + i
-        value = pending if i == 0 else jnp.float32(jnp.nan)
+        value = pending if i == 0 else no_value
         state, metrics = trainer.train_step(state, trainer.shard(data.x_train[rows]), trainer.shard(data.y_train[rows]),
                                             jax.random.fold_in(base_key, step), value)
         records.append(metrics)
