@@ -33,6 +33,7 @@ from jaxlr.decay import (
     polynomial,
     step_decay,
 )
+from jaxlr.finder import LRFinderResult, lr_find
 from jaxlr.llm import noam, rex_decay, tanh_decay, wsd
 from jaxlr.warmup import (
     exponential_warmup,
@@ -48,6 +49,7 @@ __version__ = "0.1.0"
 __all__ = [
     "REGISTRY",
     "Decision",
+    "LRFinderResult",
     "PlateauState",
     "Schedule",
     "StoppingState",
@@ -70,6 +72,7 @@ __all__ = [
     "join",
     "linear",
     "linear_warmup",
+    "lr_find",
     "multiply",
     "multistep_decay",
     "names",
