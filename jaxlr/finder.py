@@ -453,7 +453,8 @@ def _describe(value: Any) -> str:
 
 def _signature(tree: Any) -> Any:
     leaves, structure = jax.tree_util.tree_flatten(tree)
-    return structure, [(tuple(np.shape(leaf)), jnp.result_type(leaf)) for leaf in leaves]
+    return structure, [(tuple(np.shape(leaf)), leaf.dtype if hasattr(leaf, "dtype") else jnp.result_type(leaf))
+                       for leaf in leaves]
 
 
 @functools.lru_cache(maxsize=16)
@@ -485,7 +486,7 @@ def _run_iterator(program: _Program, hyper: dict[str, Any], keys: jax.Array, par
                 needed = program.num_steps * repeats
                 raise ValueError(f"batches ran out after {drawn} batches; num_steps x num_repeats = "
                                  f"{program.num_steps} x {repeats} = {needed} are needed") from None
-            shapes = jax.tree.map(lambda a: (np.shape(a), np.result_type(a)), batch)
+            shapes = _signature(batch)
             if structure is None:
                 structure = shapes
             elif shapes != structure:

@@ -432,6 +432,8 @@ def run(**changes):
         ({"has_aux": 1}, TypeError, "has_aux must be True or False"),
         ({"batches": iter(targets(STEPS)), "shuffle": True}, ValueError, "shuffle needs batches held as arrays"),
         ({"batches": iter(targets(10))}, ValueError, r"batches ran out after 10 batches; .* = 100 are needed"),
+        ({"batches": iter([np.ones(3, np.float32), np.ones(4, np.float32)] * 50)}, ValueError,
+         "every batch must have the structure, shapes and dtypes of the first; batch 1 has"),
         ({"batches": {"x": np.zeros((100, 2)), "y": np.zeros(99)}}, ValueError, "the same leading axis"),
         ({"batches": {}}, ValueError, "batches must be a pytree of arrays"),
         ({"batches": [1.0, 2.0]}, ValueError, "batches must be a pytree of arrays"),
@@ -464,3 +466,29 @@ def test_a_negative_loss_with_the_divergence_factor_is_an_error_and_without_it_r
         run(loss_fn=shifted)
     result = run(loss_fn=shifted, diverge_factor=None, max_lr=0.4)
     assert result.divergence_step is None and result.losses.min() < 0
+
+
+# ----------------------------------------------------------------------------- the docs page
+
+
+@pytest.mark.slow  # imports flax, compiles four programs
+def test_the_python_blocks_of_docs_lr_finder_run_as_written(tmp_path, monkeypatch):
+    pytest.importorskip("flax.nnx", reason="the page's NNX block needs flax (pip install -e '.[examples]')")
+    pytest.importorskip("matplotlib", reason="the page plots (pip install -e '.[plot]')")
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "lr_finder.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", page, flags=re.DOTALL)
+    assert len(blocks) == 4
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, "docs/lr_finder.md", "exec"), namespace)
+    result, streamed = namespace["result"], namespace["streamed"]
+    assert (tmp_path / "lr_find.png").stat().st_size > 10_000
+    assert 1e-7 < result.suggestion < result.divergence_lr
+    assert set(result.suggestions) == set(jaxlr.finder.RULES)
+    np.testing.assert_array_equal(streamed.losses, result.losses)  # the same batches, drawn from an iterator
+    assert namespace["steadier"].repeat_losses.shape[0] == 4
+    assert np.all(np.isfinite(namespace["nnx_result"].losses)) and namespace["nnx_result"].suggestion > 0
