@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from train_flax import CNN, OPTIMIZERS, eval_batch, load_digits, make_schedule, 
 import jaxlr
 
 WEIGHT_DECAY = 1e-4  # train_flax.py's default for adamw
+METRICS = ("val_loss", "test_loss", "test_accuracy", "final_train_loss")
 NAMES = {"adamw": "adamw", "momentum": "SGD + momentum 0.9 (Nesterov)"}
 
 
@@ -104,6 +106,127 @@ def spread(values: list[float]) -> dict[str, float]:
             "max_over_min": float(np.max(values) / np.min(values))}
 
 
+class Experiment:
+    """The data, the starting model, the range test's batches and loss, shared by both optimizers."""
+
+    def __init__(self, args: argparse.Namespace, reused: dict[str, Any]) -> None:
+        self.args, self.reused = args, reused
+        self.data = load_digits(args.seed)
+        self.graphdef, self.params, self.stats = make_model(args.width, args.seed)
+        self.order = jnp.asarray(epoch_orders(len(self.data.y_train), args.epochs, args.batch_size, args.seed))
+        self.steps_per_epoch = self.order.shape[1]
+        # The range test's 100 batches: the example's data order, epoch after epoch.
+        rows = epoch_orders(len(self.data.y_train), -(-100 // self.steps_per_epoch), args.batch_size, args.seed)
+        rows = rows.reshape(-1, args.batch_size)[:100]
+        self.batches = {"x": jnp.asarray(self.data.x_train[rows]), "y": jnp.asarray(self.data.y_train[rows])}
+        self.loss_fn = finder_loss(self.graphdef)
+        self.key = jax.random.key(args.seed + 1)
+
+    def init_params(self, key: jax.Array) -> Any:
+        return make_model(self.args.width, key)[1]
+
+    def init_state(self, key: jax.Array) -> tuple:
+        return make_model(self.args.width, key)[2], jax.random.fold_in(key, 1)
+
+    def run(self, name: str, out: Path) -> dict[str, Any]:
+        args, previous = self.args, self.reused.get(name, {})
+
+        def optimizer(lr: Any) -> optax.GradientTransformation:
+            return OPTIMIZERS[name](lr, WEIGHT_DECAY)
+
+        found, first_s = timed(jaxlr.lr_find, self.loss_fn, self.params, optimizer, self.batches,
+                               state=(self.stats, self.key))
+        found, again_s = timed(jaxlr.lr_find, self.loss_fn, self.params, optimizer, self.batches,
+                               state=(self.stats, self.key))
+        found.plot(out / f"lr_find-{name}.png", title=f"range test: digits CNN, {NAMES[name]}")
+        suggestions = found.suggestions
+        diverged = "no divergence" if found.divergence_lr is None else f"diverged at {found.divergence_lr:.3g}"
+        print(f"\n{NAMES[name]}: range test {len(found.losses)} of 100 steps, {diverged}; "
+              + ", ".join(f"{rule} {lr:.3g}" for rule, lr in suggestions.items()))
+
+        train = make_train(self.graphdef, self.data, name, args.epochs, args.batch_size, args.warmup_epochs)
+        start = time.perf_counter()
+        compiled = train.lower(jnp.float32(1e-3), self.params, self.stats, self.key, self.order).compile()
+        compile_s = time.perf_counter() - start
+        run_times: list[float] = []
+
+        def train_at(peak: float, seed: int) -> dict[str, float]:
+            """Final metrics of the run at ``peak`` whose initialisation, data order and dropout come
+            from ``seed`` (a run of an earlier results file is reused)."""
+            for row in previous.get("grid", []) + list(previous.get("rules", {}).values()):
+                # (A file from before --seeds holds one seed's metrics in the row itself.)
+                seeds = row.get("seeds", {str(args.seed): {k: row[k] for k in METRICS}})
+                if math.isclose(row["peak"], peak, rel_tol=1e-6) and str(seed) in seeds:
+                    return seeds[str(seed)]
+            _, params, stats = make_model(args.width, seed)
+            order = jnp.asarray(epoch_orders(len(self.data.y_train), args.epochs, args.batch_size, seed))
+            metrics, seconds = timed(compiled, jnp.float32(peak), params, stats, jax.random.key(seed + 1), order)
+            run_times.append(seconds)
+            return {k: float(v) for k, v in metrics.items()}
+
+        rows = []
+        for label, peak in [*((f"{p:g}", p) for p in args.peaks),
+                            *((f"{rule} ({lr:.3g})", lr) for rule, lr in suggestions.items())]:
+            first = train_at(peak, args.seed)
+            rows.append({"peak": float(peak), "label": label, "seeds": {str(args.seed): first}})
+            print(f"  peak {label:>22}: val loss {first['val_loss']:.4f}, test accuracy {first['test_accuracy']:.4f}")
+        grid_rows, rule_rows = rows[: len(args.peaks)], rows[len(args.peaks):]
+        # The validation set is small (180 images): near the best, the final loss moves by tens of percent
+        # from seed to seed. The best grid peaks and the suggestions are trained with more seeds, averaged.
+        finite = [r for r in grid_rows if np.isfinite(r["seeds"][str(args.seed)]["val_loss"])]
+        close = sorted(finite, key=lambda r: r["seeds"][str(args.seed)]["val_loss"])[: args.top]
+        for row in close + rule_rows:
+            for seed in range(args.seed + 1, args.seed + args.seeds):
+                row["seeds"][str(seed)] = train_at(row["peak"], seed)
+        for row in rows:
+            val_losses = [m["val_loss"] for m in row["seeds"].values()]
+            row.update(val_loss=float(np.mean(val_losses)), val_loss_std=float(np.std(val_losses)),
+                       test_accuracy=float(np.mean([m["test_accuracy"] for m in row["seeds"].values()])))
+        best = min(close, key=lambda r: r["val_loss"])
+        by_rule = {rule: {**row, "lr": row["peak"], "over_best": row["val_loss"] / best["val_loss"] - 1}
+                   for row, rule in zip(rule_rows, suggestions, strict=True)}
+        for rule, row in by_rule.items():
+            print(f"  {rule} ({row['lr']:.3g}): mean val loss over {len(row['seeds'])} seeds {row['val_loss']:.4f} "
+                  f"({100 * row['over_best']:+.0f}% of the best grid peak {best['label']}, {best['val_loss']:.4f})")
+
+        earlier = previous.get("range_test", {})
+        spreads = previous.get("spread")
+        repeats_s = earlier.get("repeats_s", earlier.get(f"with_{args.repeats}_repeats_s"))
+        if spreads is None:
+            spreads, repeats_s = self.spread(optimizer)
+        epoch_s = float(np.median(run_times or [np.nan])) / args.epochs
+        print(f"  range test {first_s:.1f} s first call, {again_s:.2f} s compiled; one epoch of training "
+              f"{epoch_s:.3f} s")
+        for rule, values in spreads.items():
+            print(f"  spread of {rule}: std of log10 {values['1']['std_log10']:.3f} (1 repeat) -> "
+                  f"{values[str(args.repeats)]['std_log10']:.3f} ({args.repeats} repeats)")
+        return {
+            "range_test": {"steps": len(found.losses), "divergence_step": found.divergence_step,
+                           "divergence_lr": found.divergence_lr, "suggestions": suggestions,
+                           "first_call_s": first_s, "second_call_s": again_s, "repeats_s": repeats_s},
+            "training": {"compile_s": compile_s, "epoch_s": epoch_s},
+            "grid": grid_rows, "best": best, "rules": by_rule, "spread": spreads,
+        }
+
+    def spread(self, optimizer: Any) -> tuple[dict[str, Any], float]:
+        """The spread of each rule's suggestion over independent range tests (each its own
+        initialisation and data order), with 1 repeat and with ``--repeats``; and the time of one
+        test with repeats."""
+        args = self.args
+        keys = jax.random.split(jax.random.key(args.seed + 100), args.spread_runs * args.repeats)
+        alone = [jaxlr.lr_find(self.loss_fn, self.init_params, optimizer, self.batches, state=self.init_state,
+                               key=k, shuffle=True) for k in keys[: args.spread_runs]]
+        timed_runs = [timed(jaxlr.lr_find, self.loss_fn, self.init_params, optimizer, self.batches,
+                            state=self.init_state, key=keys[i * args.repeats:(i + 1) * args.repeats])
+                      for i in range(args.spread_runs)]
+        together = [result for result, _ in timed_runs]
+        repeats_s = float(np.median([seconds for _, seconds in timed_runs[1:] or timed_runs]))  # compiled
+        spreads = {rule: {"1": spread([r.suggest(rule) for r in alone]),
+                          str(args.repeats): spread([r.suggest(rule) for r in together])}
+                   for rule in jaxlr.finder.RULES}
+        return spreads, repeats_s
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--optimizers", nargs="+", choices=sorted(NAMES), default=["adamw", "momentum"])
@@ -115,88 +238,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--repeats", type=int, default=4, help="repeats per range test in the spread measurement")
     parser.add_argument("--spread-runs", type=int, default=8, help="independent range tests per setting")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, default=3,
+                        help="seeds (initialisation, data order, dropout) averaged for the best peaks and the rules")
+    parser.add_argument("--top", type=int, default=3, help="how many of the best grid peaks get --seeds seeds")
+    parser.add_argument("--reuse", default=None, metavar="RESULTS_JSON",
+                        help="take the runs and the spread of an earlier results.json instead of running them again")
     parser.add_argument("--out-dir", default="runs/lr_find_grid")
     args = parser.parse_args(argv)
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-
-    data = load_digits(args.seed)
-    graphdef, params, stats = make_model(args.width, args.seed)
-    order = jnp.asarray(epoch_orders(len(data.y_train), args.epochs, args.batch_size, args.seed))
-    steps_per_epoch = order.shape[1]
-    # The range test's 100 batches: the example's data order, epoch after epoch.
-    rows = epoch_orders(len(data.y_train), -(-100 // steps_per_epoch), args.batch_size, args.seed)
-    rows = rows.reshape(-1, args.batch_size)[:100]
-    batches = {"x": jnp.asarray(data.x_train[rows]), "y": jnp.asarray(data.y_train[rows])}
-    loss_fn = finder_loss(graphdef)
-    key = jax.random.key(args.seed + 1)
+    reused = json.loads(Path(args.reuse).read_text())["optimizers"] if args.reuse else {}
+    experiment = Experiment(args, reused)
     report: dict[str, Any] = {"settings": vars(args), "platform": jax.devices()[0].platform,
-                              "steps_per_epoch": steps_per_epoch, "optimizers": {}}
-
-    for name in args.optimizers:
-        def optimizer(lr: Any, name: str = name) -> optax.GradientTransformation:
-            return OPTIMIZERS[name](lr, WEIGHT_DECAY)
-
-        found, first_s = timed(jaxlr.lr_find, loss_fn, params, optimizer, batches, state=(stats, key))
-        found, again_s = timed(jaxlr.lr_find, loss_fn, params, optimizer, batches, state=(stats, key))
-        found.plot(out / f"lr_find-{name}.png", title=f"range test: digits CNN, {NAMES[name]}")
-        suggestions = found.suggestions
-        print(f"\n{NAMES[name]}: range test {len(found.losses)} of 100 steps, diverged at "
-              f"{found.divergence_lr if found.divergence_lr is None else f'{found.divergence_lr:.3g}'}; "
-              + ", ".join(f"{rule} {lr:.3g}" for rule, lr in suggestions.items()))
-
-        train = make_train(graphdef, data, name, args.epochs, args.batch_size, args.warmup_epochs)
-        start = time.perf_counter()
-        compiled = train.lower(jnp.float32(1e-3), params, stats, key, order).compile()
-        compile_s = time.perf_counter() - start
-        rows_out, run_times = [], []
-        for label, peak in [*((f"{p:g}", p) for p in args.peaks), *((f"{r} ({lr:.3g})", lr) for r, lr in
-                                                                    suggestions.items())]:
-            metrics, seconds = timed(compiled, jnp.float32(peak), params, stats, key, order)
-            run_times.append(seconds)
-            row = {"peak": float(peak), "label": label, **{k: float(v) for k, v in metrics.items()}}
-            rows_out.append(row)
-            print(f"  peak {label:>22}: val loss {row['val_loss']:.4f}, test accuracy {row['test_accuracy']:.4f}")
-        grid = [r for r in rows_out[: len(args.peaks)] if np.isfinite(r["val_loss"])]
-        best = min(grid, key=lambda r: r["val_loss"])
-        by_rule = {}
-        for row, rule in zip(rows_out[len(args.peaks):], suggestions, strict=True):
-            by_rule[rule] = {"lr": row["peak"], "val_loss": row["val_loss"], "test_accuracy": row["test_accuracy"],
-                             "over_best": row["val_loss"] / best["val_loss"] - 1}
-
-        # Spread of the suggestion over independent range tests: each its own initialisation and data order.
-        def init_params(k: jax.Array) -> Any:
-            return make_model(args.width, k)[1]
-
-        def init_state(k: jax.Array) -> tuple:
-            return make_model(args.width, k)[2], jax.random.fold_in(k, 1)
-
-        keys = jax.random.split(jax.random.key(args.seed + 100), args.spread_runs * args.repeats)
-        alone = [jaxlr.lr_find(loss_fn, init_params, optimizer, batches, state=init_state, key=k, shuffle=True)
-                 for k in keys[: args.spread_runs]]
-        start = time.perf_counter()
-        together = [jaxlr.lr_find(loss_fn, init_params, optimizer, batches, state=init_state,
-                                  key=keys[i * args.repeats:(i + 1) * args.repeats])
-                    for i in range(args.spread_runs)]
-        repeats_s = (time.perf_counter() - start) / args.spread_runs
-        spreads = {rule: {"1": spread([r.suggest(rule) for r in alone]),
-                          str(args.repeats): spread([r.suggest(rule) for r in together])}
-                   for rule in jaxlr.finder.RULES}
-        report["optimizers"][name] = {
-            "range_test": {"steps": len(found.losses), "divergence_step": found.divergence_step,
-                           "divergence_lr": found.divergence_lr, "suggestions": suggestions,
-                           "first_call_s": first_s, "second_call_s": again_s,
-                           f"with_{args.repeats}_repeats_s": repeats_s},
-            "training": {"compile_s": compile_s, "run_s_median": float(np.median(run_times)),
-                         "epoch_s": float(np.median(run_times)) / args.epochs},
-            "grid": rows_out[: len(args.peaks)], "best": best, "rules": by_rule, "spread": spreads,
-        }
-        print(f"  best of the grid: {best['label']} ({best['val_loss']:.4f}); range test {first_s:.1f} s first "
-              f"call, {again_s:.2f} s compiled; one epoch of training {np.median(run_times) / args.epochs:.3f} s")
-        for rule, values in spreads.items():
-            print(f"  spread of {rule}: std of log10 {values['1']['std_log10']:.3f} (1 repeat) -> "
-                  f"{values[str(args.repeats)]['std_log10']:.3f} ({args.repeats} repeats)")
-
+                              "steps_per_epoch": experiment.steps_per_epoch,
+                              "optimizers": {name: experiment.run(name, out) for name in args.optimizers}}
     (out / "results.json").write_text(json.dumps(report, indent=2, default=float) + "\n")
     (out / "results.md").write_text(markdown(report, args))
     print(f"\nwrote {out / 'results.json'} and {out / 'results.md'}")
@@ -207,16 +262,20 @@ def markdown(report: dict[str, Any], args: argparse.Namespace) -> str:
     lines = [f"# lr_find against a grid of peak rates (digits CNN, {args.epochs} epochs, warmup + cosine)", ""]
     for name, result in report["optimizers"].items():
         test = result["range_test"]
-        lines += [f"## {NAMES[name]}", "", "| peak lr | final val loss | test accuracy |", "|---|---|---|"]
+        lines += [f"## {NAMES[name]}", "", "| peak lr | seeds | final val loss (mean ± std) | test accuracy |",
+                  "|---|---|---|---|"]
         for row in result["grid"]:
             mark = " (best)" if row["label"] == result["best"]["label"] else ""
-            lines.append(f"| {row['label']}{mark} | {row['val_loss']:.4f} | {row['test_accuracy']:.4f} |")
+            lines.append(f"| {row['label']}{mark} | {len(row['seeds'])} | {row['val_loss']:.4f} ± "
+                         f"{row['val_loss_std']:.4f} | {row['test_accuracy']:.4f} |")
         for rule, row in result["rules"].items():
-            lines.append(f"| {rule}: {row['lr']:.3g} | {row['val_loss']:.4f} ({100 * row['over_best']:+.0f}% of best) "
-                         f"| {row['test_accuracy']:.4f} |")
-        lines += ["", f"Range test: {test['steps']} of 100 steps (diverged at lr {test['divergence_lr']}), "
+            lines.append(f"| {rule}: {row['lr']:.3g} | {len(row['seeds'])} | {row['val_loss']:.4f} ± "
+                         f"{row['val_loss_std']:.4f} ({100 * row['over_best']:+.0f}% of best) | "
+                         f"{row['test_accuracy']:.4f} |")
+        lines += ["", f"Range test: {test['steps']} of 100 steps (diverged at lr {test['divergence_lr']:.3g}), "
                   f"{test['first_call_s']:.1f} s first call (compiling), {test['second_call_s']:.2f} s compiled; "
-                  f"one epoch of training {result['training']['epoch_s']:.3f} s.", "",
+                  f"one epoch of training {result['training']['epoch_s']:.3f} s; one range test with "
+                  f"{args.repeats} repeats {test['repeats_s']:.1f} s.", "",
                   f"| rule | suggestion spread, 1 repeat: std log10 (max/min) | {args.repeats} repeats |",
                   "|---|---|---|"]
         for rule, values in result["spread"].items():
