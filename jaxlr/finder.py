@@ -271,7 +271,7 @@ def _keys(key: Any, num_repeats: int) -> tuple[jax.Array, bool]:
             raise ValueError("key must hold at least one key, got an empty batch")
         if num_repeats not in (1, len(array)):
             raise ValueError(f"num_repeats={num_repeats} does not match the batch of {len(array)} keys: give one")
-        return array, len(array) > 1 or num_repeats > 1
+        return (array, True) if len(array) > 1 else (array[0], False)
     if num_repeats > 1:
         return jax.random.split(array, num_repeats), True
     return array, False

@@ -161,6 +161,10 @@ def test_repeats_in_one_program_equal_the_same_runs_one_by_one():
     by_count = jaxlr.lr_find(LOSS, init_params, optax.sgd, batches, key=jax.random.key(7), num_repeats=3,
                              **kwargs)
     np.testing.assert_array_equal(by_count.repeat_losses, together.repeat_losses)
+    # A batch of one key (or a raw uint32 key) is one run.
+    one = jaxlr.lr_find(LOSS, init_params, optax.sgd, batches, key=jax.random.key_data(keys[:1]), shuffle=True,
+                        **kwargs)
+    np.testing.assert_array_equal(one.losses, alone[0].losses)
 
 
 def test_batches_from_an_iterator_equal_batches_as_arrays_and_stop_being_drawn_after_the_stop():
