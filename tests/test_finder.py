@@ -227,6 +227,33 @@ def test_an_optimizer_that_takes_the_loss_as_an_extra_argument_gets_it():
     np.testing.assert_allclose(chained.losses, plain.losses, rtol=1e-6)  # another program: fused otherwise
 
 
+@pytest.mark.parametrize(
+    "optimizer",
+    [optax.adamw, optax.lion, lambda lr: optax.chain(optax.clip_by_global_norm(0.5), optax.sgd(lr, momentum=0.9)),
+     lambda lr: optax.adafactor(lr, min_dim_size_to_factor=2)],
+    ids=["adamw", "lion", "clip+momentum", "adafactor"],
+)
+def test_any_optimizer_trains_as_a_plain_optax_loop_on_the_ramp(optimizer):
+    num_steps, batches = 40, targets(40)
+    w0 = jnp.asarray(np.linspace(-1.0, 1.0, 4 * DIM, dtype=np.float32).reshape(4, DIM))
+    loss_fn = jax.jit(lambda w, b: LOSS(w, b) + 0.5 * jnp.sum(w[1:] ** 2))
+    result = jaxlr.lr_find(loss_fn, w0, optimizer, batches, min_lr=1e-3, max_lr=0.3, num_steps=num_steps)
+    transform = optimizer(jaxlr.exponential_warmup(0.3, num_steps - 1, init_value=1e-3))
+    @jax.jit
+    def step(w, opt_state, b):
+        loss, grads = jax.value_and_grad(loss_fn)(w, b)
+        updates, opt_state = transform.update(grads, opt_state, w)
+        return loss, optax.apply_updates(w, updates), opt_state
+
+    w, opt_state, losses = w0, transform.init(w0), []
+    for t in range(num_steps):
+        loss, w, opt_state = step(w, opt_state, batches[t])
+        losses.append(float(loss))
+    n = len(result.losses)
+    assert n >= 30
+    np.testing.assert_allclose(result.losses, losses[:n], rtol=1e-5)
+
+
 def test_a_second_call_with_other_rates_reuses_the_compiled_program():
     loss_fn, batches = LOSS, targets(STEPS)
     first = jaxlr.lr_find(loss_fn, jnp.zeros(DIM), optax.sgd, batches, min_lr=1e-4)
