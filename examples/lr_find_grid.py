@@ -148,7 +148,6 @@ class Experiment:
         start = time.perf_counter()
         compiled = train.lower(jnp.float32(1e-3), self.params, self.stats, self.key, self.order).compile()
         compile_s = time.perf_counter() - start
-        run_times: list[float] = []
 
         def train_at(peak: float, seed: int) -> dict[str, float]:
             """Final metrics of the run at ``peak`` whose initialisation, data order and dropout come
@@ -160,8 +159,7 @@ class Experiment:
                     return seeds[str(seed)]
             _, params, stats = make_model(args.width, seed)
             order = jnp.asarray(epoch_orders(len(self.data.y_train), args.epochs, args.batch_size, seed))
-            metrics, seconds = timed(compiled, jnp.float32(peak), params, stats, jax.random.key(seed + 1), order)
-            run_times.append(seconds)
+            metrics, _ = timed(compiled, jnp.float32(peak), params, stats, jax.random.key(seed + 1), order)
             return {k: float(v) for k, v in metrics.items()}
 
         rows = []
@@ -190,13 +188,13 @@ class Experiment:
                   f"({100 * row['over_best']:+.0f}% of the best grid peak {best['label']}, {best['val_loss']:.4f})")
 
         earlier = previous.get("range_test", {})
+        cost = self.cost(name, optimizer)
         spreads = previous.get("spread")
         repeats_s = earlier.get("repeats_s", earlier.get(f"with_{args.repeats}_repeats_s"))
         if spreads is None:
             spreads, repeats_s = self.spread(optimizer)
-        epoch_s = float(np.median(run_times or [np.nan])) / args.epochs
-        print(f"  range test {first_s:.1f} s first call, {again_s:.2f} s compiled; one epoch of training "
-              f"{epoch_s:.3f} s")
+        print(f"  range test {first_s:.1f} s first call; compiled, {cost['range_test_s']:.2f} s against "
+              f"{cost['epoch_s']:.2f} s for one epoch of training ({cost['ratio']:.2f} epochs)")
         for rule, values in spreads.items():
             print(f"  spread of {rule}: std of log10 {values['1']['std_log10']:.3f} (1 repeat) -> "
                   f"{values[str(args.repeats)]['std_log10']:.3f} ({args.repeats} repeats)")
@@ -204,9 +202,25 @@ class Experiment:
             "range_test": {"steps": len(found.losses), "divergence_step": found.divergence_step,
                            "divergence_lr": found.divergence_lr, "suggestions": suggestions,
                            "first_call_s": first_s, "second_call_s": again_s, "repeats_s": repeats_s},
-            "training": {"compile_s": compile_s, "epoch_s": epoch_s},
+            "training": {"compile_s": compile_s}, "cost": cost,
             "grid": grid_rows, "best": best, "rules": by_rule, "spread": spreads,
         }
+
+    def cost(self, name: str, optimizer: Any, repetitions: int = 3) -> dict[str, float]:
+        """The compiled range test's wall time against one epoch of training (the same program as
+        the runs, one epoch long), alternated, the median of each."""
+        args = self.args
+        one_epoch = make_train(self.graphdef, self.data, name, 1, args.batch_size, args.warmup_epochs)
+        inputs = (jnp.float32(1e-3), self.params, self.stats, self.key, self.order[:1])
+        timed(one_epoch, *inputs)  # compiles
+        tests, epochs = [], []
+        for _ in range(repetitions):
+            tests.append(timed(jaxlr.lr_find, self.loss_fn, self.params, optimizer, self.batches,
+                               state=(self.stats, self.key))[1])
+            epochs.append(timed(one_epoch, *inputs)[1])
+        test_s, epoch_s = float(np.median(tests)), float(np.median(epochs))
+        return {"range_test_s": test_s, "epoch_s": epoch_s, "ratio": test_s / epoch_s,
+                "steps_per_epoch": self.steps_per_epoch, "repetitions": repetitions}
 
     def spread(self, optimizer: Any) -> tuple[dict[str, Any], float]:
         """The spread of each rule's suggestion over independent range tests (each its own
@@ -273,9 +287,11 @@ def markdown(report: dict[str, Any], args: argparse.Namespace) -> str:
                          f"{row['val_loss_std']:.4f} ({100 * row['over_best']:+.0f}% of best) | "
                          f"{row['test_accuracy']:.4f} |")
         lines += ["", f"Range test: {test['steps']} of 100 steps (diverged at lr {test['divergence_lr']:.3g}), "
-                  f"{test['first_call_s']:.1f} s first call (compiling), {test['second_call_s']:.2f} s compiled; "
-                  f"one epoch of training {result['training']['epoch_s']:.3f} s; one range test with "
-                  f"{args.repeats} repeats {test['repeats_s']:.1f} s.", "",
+                  f"{test['first_call_s']:.1f} s first call (compiling); compiled, "
+                  f"{result['cost']['range_test_s']:.2f} s against {result['cost']['epoch_s']:.2f} s for one epoch "
+                  f"of training ({result['cost']['steps_per_epoch']} steps): {result['cost']['ratio']:.2f} epochs "
+                  f"(medians of {result['cost']['repetitions']}, alternated). One range test with {args.repeats} "
+                  f"repeats: {test['repeats_s']:.1f} s.", "",
                   f"| rule | suggestion spread, 1 repeat: std log10 (max/min) | {args.repeats} repeats |",
                   "|---|---|---|"]
         for rule, values in result["spread"].items():
