@@ -1,12 +1,14 @@
 """Does the range test's suggestion train as well as the best peak of a grid?
 
-On the digits CNN of ``train_flax.py`` (its data, model, loss and default warmup + cosine
-schedule), for each optimizer: run ``jaxlr.lr_find`` with its defaults (1e-7 to 10 over 100
-steps), train the full run at a grid of peak learning rates and at every rule's suggestion,
-and compare the final validation losses. Then measure how much averaging repeats in one
-program steadies the suggestion: the spread of suggestions over independent range tests
-(each its own initialisation and data order) with 1 repeat against ``--repeats``. And the
-cost: the range test's wall time next to one epoch of training.
+On the digits CNN of ``train_flax.py`` (``flax_digits``: its data, model, train step, default
+warmup + cosine schedule, and the range test of ``--lr find``), for each optimizer: run
+``jaxlr.lr_find`` with its defaults (1e-7 to 10 over 100 steps), train the full run at a grid
+of peak learning rates and at every rule's suggestion, and compare the final validation
+losses (the best grid peaks and the suggestions averaged over ``--seeds`` seeds). Then
+measure how much averaging repeats in one program steadies the suggestion: the spread of
+suggestions over independent range tests (each its own initialisation and data order) with 1
+repeat against ``--repeats``. And the cost: the range test's wall time next to one epoch of
+training.
 
 Every training is one jitted program (a ``lax.scan`` over epochs and steps) whose peak
 learning rate is an argument, so the grid compiles once per optimizer.
@@ -29,7 +31,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
-from train_flax import CNN, OPTIMIZERS, eval_batch, load_digits, make_schedule, train_loss
+from flax_digits.data import epoch_batches, load_digits
+from flax_digits.find_lr import range_test_batches, range_test_loss
+from flax_digits.model import CNN, eval_batch
+from flax_digits.optim import OPTIMIZERS, make_schedule
+from flax_digits.train import train_step
 
 import jaxlr
 
@@ -45,53 +51,36 @@ def make_model(width: int, seed_or_key: Any) -> tuple[Any, Any, Any]:
 
 
 def epoch_orders(n: int, epochs: int, batch_size: int, seed: int) -> np.ndarray:
-    """The example's data order: a permutation per epoch, whole batches only."""
-    steps = n // batch_size
-    return np.stack([np.random.default_rng([seed, e]).permutation(n)[: steps * batch_size].reshape(steps, batch_size)
-                     for e in range(epochs)])
+    """The example's data order, ``(epochs, steps, batch_size)``."""
+    return np.stack([epoch_batches(n, batch_size, seed, epoch) for epoch in range(epochs)])
 
 
 def make_train(graphdef: Any, data: Any, optimizer_name: str, epochs: int, batch_size: int, warmup_epochs: float):
-    """``train(peak, params, stats, key, order) -> metrics``: the example's run, jitted once."""
+    """``train(peak, params, stats, key, order) -> metrics``: the example's run (its train step,
+    schedule and optimizer) as one jitted program of the peak learning rate."""
     steps_per_epoch = len(data.y_train) // batch_size
     total, warmup = epochs * steps_per_epoch, round(warmup_epochs * steps_per_epoch)
     x_train, y_train, x_val, y_val, x_test, y_test = (jnp.asarray(a) for a in (
         data.x_train, data.y_train, data.x_val, data.y_val, data.x_test, data.y_test))
 
     def train(peak: jax.Array, params: Any, stats: Any, key: jax.Array, order: jax.Array) -> dict[str, jax.Array]:
-        schedule = make_schedule(None, peak, warmup, total, steps_per_epoch)
-        optimizer = OPTIMIZERS[optimizer_name](schedule, WEIGHT_DECAY)
+        optimizer = OPTIMIZERS[optimizer_name](make_schedule(None, peak, warmup, total, steps_per_epoch), WEIGHT_DECAY)
 
-        def step(carry: tuple, inputs: tuple) -> tuple[tuple, jax.Array]:
-            params, stats, opt_state = carry
+        def step(state: dict, inputs: tuple) -> tuple[dict, jax.Array]:
             rows, index = inputs
-            (loss, (_, stats)), grads = jax.value_and_grad(train_loss, argnums=1, has_aux=True)(
-                graphdef, params, stats, x_train[rows], y_train[rows], jax.random.fold_in(key, index))
-            updates, opt_state = optimizer.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), stats, opt_state), loss
+            state, metrics = train_step(graphdef, optimizer, state, x_train[rows], y_train[rows],
+                                        jax.random.fold_in(key, index))
+            return state, metrics["loss"]
 
-        carry = (params, stats, optimizer.init(params))
+        state = {"params": params, "batch_stats": stats, "opt_state": optimizer.init(params)}
         indices = jnp.arange(total).reshape(epochs, steps_per_epoch)
-        carry, losses = jax.lax.scan(lambda c, xs: jax.lax.scan(step, c, xs), carry, (order, indices))
-        params, stats, _ = carry
-        val_losses, _ = eval_batch(graphdef, params, stats, x_val, y_val)
-        test_losses, correct = eval_batch(graphdef, params, stats, x_test, y_test)
+        state, losses = jax.lax.scan(lambda s, xs: jax.lax.scan(step, s, xs), state, (order, indices))
+        val_losses, _ = eval_batch(graphdef, state["params"], state["batch_stats"], x_val, y_val)
+        test_losses, correct = eval_batch(graphdef, state["params"], state["batch_stats"], x_test, y_test)
         return {"val_loss": val_losses.mean(), "test_loss": test_losses.mean(), "test_accuracy": correct.mean(),
                 "final_train_loss": losses[-1].mean()}
 
     return jax.jit(train)
-
-
-def finder_loss(graphdef: Any):
-    """``lr_find``'s loss: the example's training loss, with batch statistics and the dropout key as state."""
-
-    def loss_fn(params: Any, state: tuple, batch: dict[str, jax.Array]) -> tuple[jax.Array, tuple]:
-        stats, key = state
-        key, dropout_key = jax.random.split(key)
-        loss, (_, stats) = train_loss(graphdef, params, stats, batch["x"], batch["y"], dropout_key)
-        return loss, (stats, key)
-
-    return loss_fn
 
 
 def timed(function: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
@@ -115,11 +104,9 @@ class Experiment:
         self.graphdef, self.params, self.stats = make_model(args.width, args.seed)
         self.order = jnp.asarray(epoch_orders(len(self.data.y_train), args.epochs, args.batch_size, args.seed))
         self.steps_per_epoch = self.order.shape[1]
-        # The range test's 100 batches: the example's data order, epoch after epoch.
-        rows = epoch_orders(len(self.data.y_train), -(-100 // self.steps_per_epoch), args.batch_size, args.seed)
-        rows = rows.reshape(-1, args.batch_size)[:100]
-        self.batches = {"x": jnp.asarray(self.data.x_train[rows]), "y": jnp.asarray(self.data.y_train[rows])}
-        self.loss_fn = finder_loss(self.graphdef)
+        # The range test of --lr find: the example's data order, loss, batch statistics and dropout key.
+        self.batches = range_test_batches(self.data, args.batch_size, args.seed)
+        self.loss_fn = range_test_loss(self.graphdef)
         self.key = jax.random.key(args.seed + 1)
 
     def init_params(self, key: jax.Array) -> Any:
@@ -154,8 +141,8 @@ class Experiment:
             from ``seed`` (a run of an earlier results file is reused)."""
             for row in previous.get("grid", []) + list(previous.get("rules", {}).values()):
                 # (A file from before --seeds holds one seed's metrics in the row itself.)
-                seeds = row.get("seeds", {str(args.seed): {k: row[k] for k in METRICS}})
-                if math.isclose(row["peak"], peak, rel_tol=1e-6) and str(seed) in seeds:
+                seeds = row.get("seeds", {str(args.seed): {k: row[k] for k in METRICS if k in row}})
+                if math.isclose(row.get("peak", row.get("lr")), peak, rel_tol=1e-6) and str(seed) in seeds:
                     return seeds[str(seed)]
             _, params, stats = make_model(args.width, seed)
             order = jnp.asarray(epoch_orders(len(self.data.y_train), args.epochs, args.batch_size, seed))

@@ -12,6 +12,7 @@ The code is the package ``flax_digits/`` beside this file, one job per file:
     logs.py      progress lines or bars, metrics.csv, TensorBoard events, curves.png
     cli.py       the flags and their checks, and a resumed run's settings
     run_dir.py   the run directory, checkpoints, and what --resume restores
+    find_lr.py   --lr find: the range test before training, its plot and curve
     main.py      the run: set up, the epoch loop (log, then checkpoint), the final test
 """
 
