@@ -13,6 +13,7 @@ The code is the package ``flax_digits/`` beside this file, one job per file:
     distributed.py  several processes: jax.distributed, global arrays, process 0 first
     cli.py       the flags and their checks, and a resumed run's settings
     run_dir.py   the run directory, checkpoints, and what --resume restores
+    find_lr.py   --lr find: the range test before training, its plot and curve
     main.py      the run: set up, the epoch loop (log, then checkpoint), the final test
 """
 

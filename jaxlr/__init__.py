@@ -36,6 +36,7 @@ from jaxlr.decay import (
     polynomial,
     step_decay,
 )
+from jaxlr.finder import LRFinderResult, lr_find
 from jaxlr.llm import noam, rex_decay, tanh_decay, wsd
 from jaxlr.momentum import cyclic_momentum, one_cycle_momentum, with_momentum
 from jaxlr.warmup import (
@@ -53,6 +54,7 @@ __all__ = [
     "REGISTRY",
     "Decision",
     "GreedyState",
+    "LRFinderResult",
     "PlateauState",
     "Schedule",
     "StoppingState",
@@ -78,6 +80,7 @@ __all__ = [
     "join",
     "linear",
     "linear_warmup",
+    "lr_find",
     "multiply",
     "multistep_decay",
     "names",

@@ -531,6 +531,9 @@ BAD_FLAGS = [
     (["--lr", "0"], "argument --lr: must be > 0, got 0"),
     (["--lr", "inf"], "argument --lr: must be a finite number, got inf"),
     (["--lr", "nan"], "argument --lr: must be a finite number, got nan"),
+    (["--lr", "fnd"], "argument --lr: expected a number, got 'fnd' (or 'find')"),
+    (["--lr", "find", "--optimizer", "ranger"], "--lr find: the range test trains one set of weights"),
+    (["--schedule", "constant(0.1)", "--lr", "find"], "--lr fill the default schedule and bare family names"),
     (["--warmup-epochs", "-1"], "argument --warmup-epochs: must be >= 0, got -1"),
     (["--warmup-epochs", "NaN"], "argument --warmup-epochs: must be a finite number"),
     (["--warmup-epochs", "40"], "--warmup-epochs 40 is longer than the run (--epochs 30)"),
@@ -650,6 +653,27 @@ def test_every_optimizer_trains_and_reports_its_schedule(tmp_path, optimizer):
     losses = column(rows, "train_loss")
     assert np.all(np.isfinite(losses)) and losses[-5:].mean() < losses[:5].mean()
     assert metrics["epochs_run"] == 2 and np.isfinite(metrics["test_loss"])
+
+
+@pytest.mark.slow  # a range test of 100 steps, then two epochs
+def test_lr_find_runs_the_range_test_saves_its_curve_and_trains_at_its_suggestion(tmp_path, capsys):
+    metrics, run_dir = run(tmp_path, "find", "--lr", "find", "--epochs", "2", "--warmup-epochs", "1")
+    found = json.loads((run_dir / "lr_find.json").read_text())
+    config = json.loads((run_dir / "config.json").read_text())
+    assert (run_dir / "lr_find.png").stat().st_size > 10_000
+    assert config["lr"] == found["suggestion"] == found["suggestions"][found["rule"]]
+    assert f"training at the {found['rule']} suggestion, lr {found['suggestion']:.3g}" in capsys.readouterr().out
+    # The suggestion is the rule applied to the saved curve, and the run's schedule peaks at it.
+    curve = jaxlr.LRFinderResult(
+        learning_rates=np.array(found["learning_rates"]), losses=np.array(found["losses"]),
+        smoothed_losses=np.array(found["smoothed_losses"]), divergence_step=found["divergence_step"],
+        divergence_lr=found["divergence_lr"], repeat_losses=np.array([found["losses"]]),
+        repeat_smoothed_losses=np.array([found["smoothed_losses"]]), repeat_divergence_steps=(None,),
+        num_steps=100, rule=found["rule"], skip_start=10, skip_end=5)
+    assert curve.suggestions == found["suggestions"]
+    expected = make_schedule(None, found["suggestion"], STEPS_PER_EPOCH, 2 * STEPS_PER_EPOCH, STEPS_PER_EPOCH)
+    np.testing.assert_allclose(column(read_csv(run_dir), "lr"), np.asarray(expected(np.arange(38))), rtol=1e-6)
+    assert np.isfinite(metrics["test_loss"])
 
 
 @pytest.mark.parametrize("kind", ["tqdm", "rich"])

@@ -17,6 +17,12 @@ decay_steps=0.2)"``: durations may be ``'N%'`` of the run or ``'Nep'`` epochs) o
 family name, whose learning rate and lengths are filled from ``--lr``, ``--warmup-epochs``
 and the run's length.
 
+``--lr find`` chooses the peak learning rate first with a range test (``jaxlr.lr_find``:
+100 steps from 1e-7 to 10 on the run's own starting model, data order, loss and optimizer,
+in one compiled program), prints every rule's suggestion, trains at the default rule's, and
+saves the curve in the run directory (``lr_find.png``, ``lr_find.json``); ``config.json``
+records the learning rate found, so ``--resume`` trains on with it. Not with ranger.
+
 ``--plateau`` chains ``jaxlr.reduce_on_plateau`` on the validation loss after the
 optimizer; ``--early-stopping PATIENCE`` stops on the validation loss with Keras' rules and
 restores the best parameters before the test. Both take their decisions on the loss of

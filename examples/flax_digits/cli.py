@@ -80,6 +80,18 @@ POSITIVE = number(float, "> 0", lambda value: value > 0)
 NONNEGATIVE = number(float, ">= 0", lambda value: value >= 0)
 FACTOR = number(float, "in (0, 1)", lambda value: 0 < value < 1)
 DROPOUT = number(float, "in [0, 1)", lambda value: 0 <= value < 1)
+
+
+def LEARNING_RATE(text: str) -> float | str:
+    """An argparse type: a learning rate > 0, or ``find`` (a range test chooses it)."""
+    if text == "find":
+        return text
+    try:
+        return POSITIVE(text)
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(f"{error} (or 'find')") from None
+
+
 # jax.random.key keeps 32 bits of a seed: a larger --seed would repeat a smaller one's dropout.
 SEED = number(int, "in [0, 2**32 - 2]", lambda value: 0 <= value <= 2**32 - 2)
 
@@ -134,9 +146,9 @@ def build_parser(only_given: bool = False) -> Parser:
     add("--epochs", type=POSITIVE_INT, default=30, help="length of the run (with --resume, see Resume above)")
     add("--batch-size", type=POSITIVE_INT, default=64, help="global batch, split over the devices")
     add("--optimizer", choices=sorted(OPTIMIZERS), default="adamw")
-    add("--lr", type=POSITIVE, default=None,
+    add("--lr", type=LEARNING_RATE, default=None,
         help="peak learning rate of the default schedule or a bare family name (default: 3e-3 for the adam "
-             "family, 0.1 sgd, 0.05 momentum...)")
+             "family, 0.1 sgd, 0.05 momentum...), or 'find': run a range test first and train at its suggestion")
     add("--warmup-epochs", type=NONNEGATIVE, default=2.0,
         help="linear warmup of the default schedule or a bare family name")
     add("--weight-decay", type=NONNEGATIVE, default=1e-4, help="adamw only")
@@ -263,6 +275,9 @@ def check_settings(args: argparse.Namespace, context: str) -> None:
     """The rules between settings, for a new run's flags and a saved configuration alike."""
     if args.lr is None:
         args.lr = DEFAULT_LR[args.optimizer]
+    if args.lr == "find" and args.optimizer == "ranger":
+        fail(f"{context}--lr find: the range test trains one set of weights, and lookahead keeps fast and slow "
+             "ones: find the rate with --optimizer adam, then give it with --lr")
     if args.plateau and args.optimizer == "ranger":
         fail(f"{context}--plateau scales the updates after the optimizer, which would break lookahead's "
              "synchronisation of the fast and slow weights: use it with another --optimizer")

@@ -16,7 +16,7 @@ import numpy as np
 from flax import nnx
 
 import jaxlr
-from flax_digits import distributed
+from flax_digits import distributed, find_lr
 from flax_digits.cli import PER_INVOCATION, build_parser, fail, parse_args
 from flax_digits.data import Data, load_digits, load_mnist
 from flax_digits.logs import Progress, drop_events_after, event_log, plot_curves, replace_file, write_csv
@@ -37,6 +37,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     lead = jax.process_index() == 0
     data, fingerprint = load_data(args)
     steps_per_epoch = batches_per_epoch(args, data)
+    found = None
+    if args.lr == "find":
+        found = find_lr.find_lr(args, data)
+        try:
+            args.lr = found.suggestion  # config.json records the number: --resume trains on with it
+        except ValueError as error:
+            fail(f"--lr find: {error}")
+        if lead:
+            print(f"{find_lr.describe(found)}: training at the {found.rule} suggestion, lr {args.lr:.3g}")
     schedule = build_schedule(args, steps_per_epoch, args.epochs)
     plateau = jaxlr.reduce_on_plateau(factor=args.plateau_factor, patience=args.plateau_patience,
                                       threshold=args.plateau_threshold) if args.plateau else None
@@ -68,6 +77,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         lambda: open_run_dir(args, fingerprint, meta["history"], trained_steps, continuing),
         lambda: Path(args.resume or Path(args.out_dir) / args.run_name))
     manager = checkpoint_manager(run_dir)
+    if lead and found is not None:
+        written = find_lr.save(found, run_dir, f"range test: {args.optimizer}, {data.name}")
+        print(f"range test saved: {', '.join(written)}")
     if lead:
         print(f"data: {data.describe()}")
         print(f"devices: {trainer.devices} x {jax.devices()[0].platform} (mesh {dict(trainer.mesh.shape)}"
