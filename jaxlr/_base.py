@@ -11,12 +11,14 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar, dataclass_transform
+from typing import Any, ClassVar, TypeVar, dataclass_transform
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
+
+from jaxlr import _eager
 
 Scalar = float | int | np.number | np.ndarray | jax.Array
 """A numeric hyperparameter: a Python ``int`` or ``float``, a NumPy scalar (``np.float32(0.1)``),
@@ -127,6 +129,12 @@ class Schedule(metaclass=_ScheduleType):
     batched with ``jax.vmap`` and differentiated with ``jax.grad``.
     """
 
+    _argument_fields: ClassVar[tuple[str, ...]] = ()
+    """The fields an eager call passes to its cached compiled evaluation as arguments, not as
+    constants: learning-rate values that the family uses in JAX arithmetic only (no Python
+    branch, host computation or Python arithmetic on them), so that a new value reuses the
+    compilation. Every other leaf is compiled in and keys the cache by value (see _eager.py)."""
+
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             value = getattr(self, f.name)
@@ -155,6 +163,16 @@ class Schedule(metaclass=_ScheduleType):
     def __call__(self, step: ArrayLike) -> jax.Array:
         """The learning rate at ``step``: an int, a float or an array of steps (negative
         ones are step 0), as a floating JAX array of the step's shape."""
+        # A concrete 0-d step outside any transformation (logging the rate, a host loop):
+        # one cached compiled call instead of one dispatch per jnp operation (jaxlr/_eager.py).
+        if _eager.no_trace():
+            host_step = _eager_step(step)
+            if host_step is not None:
+                return _eager.call(self, host_step, self._evaluate)
+        return self._evaluate(step)
+
+    def _evaluate(self, step: ArrayLike) -> jax.Array:
+        """The schedule at ``step``, traced or op by op (what ``__call__`` does under ``jit``)."""
         step = jnp.maximum(as_step(step), 0)
         value = jnp.asarray(self._value(step))
         if not jnp.issubdtype(value.dtype, jnp.floating):
@@ -268,6 +286,19 @@ def as_step(step: Any) -> jax.Array:
     elif not jnp.issubdtype(array.dtype, jnp.floating):
         raise TypeError(f"step must be an integer or floating number or array, got dtype {array.dtype}")
     return array
+
+
+def _eager_step(step: Any) -> Any:
+    """A concrete 0-d step, validated as :func:`as_step` does, or None for any other step."""
+    kind = type(step)
+    if kind is float:
+        return step
+    if kind is int:
+        return step if -2**31 < step < 2**31 else as_step(step)
+    if isinstance(step, np.generic | np.ndarray | jax.Array) and not isinstance(step, jax.core.Tracer) \
+            and np.ndim(step) == 0:
+        return as_step(step)
+    return None
 
 
 def as_float(x: Any) -> jax.Array:
