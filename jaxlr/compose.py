@@ -532,9 +532,10 @@ class join(Schedule):
             start = jnp.zeros((), jnp.result_type(whole))
         dtype = jax.dtypes.canonicalize_dtype(jnp.promote_types(step.dtype, start.dtype))
         local = step.astype(dtype) - start.astype(dtype)
-        group = jnp.take(jnp.asarray(pieces.group), k, mode="clip")
-        index = jnp.take(jnp.asarray(pieces.index), k, mode="clip")
         branches = [lambda i, t, g=g: pieces.piece(g, i)(t) for g in range(len(pieces.groups))]
         if len(branches) == 1:
-            return branches[0](index, local)
+            # Every piece in one group, in order: piece k is member k (no table to gather from).
+            return branches[0](k, local)
+        group = jnp.take(jnp.asarray(pieces.group), k, mode="clip")
+        index = jnp.take(jnp.asarray(pieces.index), k, mode="clip")
         return jax.lax.switch(group, branches, index, local)
