@@ -119,6 +119,8 @@ class from_fn(Schedule):
         [1.0, 0.5, 0.10000000149011612]
     """
 
+    _argument_fields = ("params",)
+
     fn: Callable[..., Any] = static_field()
     params: dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -161,6 +163,8 @@ class scale(Schedule):
         0.05000000074505806
     """
 
+    _argument_fields = ("factor",)
+
     schedule: Schedule
     factor: Scalar
 
@@ -187,6 +191,8 @@ class clip(Schedule):
         >>> [float(s(t)) for t in (0, 1, 5)]
         [1.0, 0.5, 0.20000000298023224]
     """
+
+    _argument_fields = ("min_value", "max_value")
 
     schedule: Schedule
     min_value: Scalar | None = None
@@ -526,9 +532,10 @@ class join(Schedule):
             start = jnp.zeros((), jnp.result_type(whole))
         dtype = jax.dtypes.canonicalize_dtype(jnp.promote_types(step.dtype, start.dtype))
         local = step.astype(dtype) - start.astype(dtype)
-        group = jnp.take(jnp.asarray(pieces.group), k, mode="clip")
-        index = jnp.take(jnp.asarray(pieces.index), k, mode="clip")
         branches = [lambda i, t, g=g: pieces.piece(g, i)(t) for g in range(len(pieces.groups))]
         if len(branches) == 1:
-            return branches[0](index, local)
+            # Every piece in one group, in order: piece k is member k (no table to gather from).
+            return branches[0](k, local)
+        group = jnp.take(jnp.asarray(pieces.group), k, mode="clip")
+        index = jnp.take(jnp.asarray(pieces.index), k, mode="clip")
         return jax.lax.switch(group, branches, index, local)

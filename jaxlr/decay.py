@@ -109,6 +109,8 @@ class constant(Schedule):
         0.10000000149011612
     """
 
+    _argument_fields = ("value",)
+
     value: Scalar
 
     def _check(self) -> None:
@@ -151,6 +153,8 @@ class polynomial(Schedule):
         >>> [round(float(s(t)), 4) for t in (0, 5, 10, 20)]
         [1.0, 0.25, 0.0, 0.0]
     """
+
+    _argument_fields = ("init_value", "end_value")
 
     init_value: Scalar
     end_value: Scalar
@@ -222,6 +226,8 @@ class linear(Schedule):
         [1.0, 0.75, 0.0, 0.0]
     """
 
+    _argument_fields = ("init_value", "end_value")
+
     init_value: Scalar
     end_value: Scalar
     transition_steps: Scalar
@@ -260,6 +266,8 @@ class step_decay(Schedule):
         [1.0, 1.0, 0.5, 0.25]
     """
 
+    _argument_fields = ("init_value",)
+
     init_value: Scalar
     step_size: Scalar
     gamma: Scalar = 0.1
@@ -296,6 +304,8 @@ class multistep_decay(Schedule):
         >>> [round(float(s(t)), 4) for t in (0, 2, 3, 6)]
         [1.0, 1.0, 0.1, 0.01]
     """
+
+    _argument_fields = ("init_value",)
 
     init_value: Scalar
     milestones: Numbers
@@ -343,6 +353,8 @@ class piecewise_constant(Schedule):
         [1.0, 0.5]
     """
 
+    _argument_fields = ("values",)
+
     boundaries: Numbers
     values: Numbers
     inclusive: bool = static_field(default=False)
@@ -387,6 +399,8 @@ class piecewise_linear(Schedule):
         >>> [float(s(t)) for t in (5, 10, 20, 40)]
         [0.5, 1.0, 0.5, 0.0]
     """
+
+    _argument_fields = ("values",)
 
     steps: Numbers
     values: Numbers
@@ -445,6 +459,8 @@ class exponential_decay(Schedule):
         [1.0, 0.7071, 0.5, 0.25]
     """
 
+    _argument_fields = ("init_value", "end_value")
+
     init_value: Scalar
     decay_rate: Scalar
     decay_steps: Scalar = 1
@@ -492,6 +508,8 @@ class inverse_time_decay(Schedule):
         [1.0, 0.5, 0.25]
     """
 
+    _argument_fields = ("init_value",)
+
     init_value: Scalar
     decay_rate: Scalar
     decay_steps: Scalar = 1
@@ -533,6 +551,8 @@ class inverse_sqrt_decay(Schedule):
         >>> [float(s(t)) for t in (0, 2, 4, 16)]
         [0.0, 0.5, 1.0, 0.5]
     """
+
+    _argument_fields = ("init_value",)
 
     init_value: Scalar
     warmup_steps: Scalar = 0
@@ -593,6 +613,8 @@ class cosine_decay(Schedule):
         >>> [round(float(p(t)), 4) for t in (10, 15, 20)]
         [0.0, 0.5, 1.0]
     """
+
+    _argument_fields = ("init_value", "end_value")
 
     init_value: Scalar
     decay_steps: Scalar

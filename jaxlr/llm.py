@@ -78,6 +78,8 @@ class wsd(Schedule):
         [0.0, 0.5, 1.0, 1.0, 1.0, 0.5, 0.0]
     """
 
+    _argument_fields = ("peak_value", "end_value")
+
     peak_value: Scalar
     total_steps: Scalar
     warmup_steps: Scalar
@@ -193,6 +195,8 @@ class rex_decay(Schedule):
         [1.0, 0.6667, 0.1818, 0.0]
     """
 
+    _argument_fields = ("init_value", "end_value")
+
     init_value: Scalar
     total_steps: Scalar
     end_value: Scalar = 0.0
@@ -235,6 +239,8 @@ class tanh_decay(Schedule):
         >>> [round(float(s(t)), 4) for t in (0, 50, 70, 99, 100)]
         [1.0, 0.982, 0.5, 0.003, 0.0]
     """
+
+    _argument_fields = ("init_value", "end_value")
 
     init_value: Scalar
     decay_steps: Scalar

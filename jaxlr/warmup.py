@@ -84,6 +84,8 @@ class linear_warmup(Schedule):
         [0.0, 0.25, 1.0, 1.0]
     """
 
+    _argument_fields = ("peak_value", "init_value")
+
     peak_value: Scalar
     warmup_steps: Scalar
     init_value: Scalar = 0.0
@@ -114,6 +116,8 @@ class exponential_warmup(Schedule):
         >>> [round(float(s(t)), 4) for t in (0, 1, 2, 5)]
         [0.01, 0.1, 1.0, 1.0]
     """
+
+    _argument_fields = ("peak_value",)
 
     peak_value: Scalar
     warmup_steps: Scalar
@@ -214,6 +218,8 @@ class _warmup_decay(Schedule):
     decay from ``peak_value`` to ``end_value`` at ``total_steps`` (which includes the
     warmup); subclasses give the decay's shape."""
 
+    _argument_fields = ("peak_value", "init_value", "end_value")
+
     peak_value: Scalar
     warmup_steps: Scalar
     total_steps: Scalar
@@ -272,7 +278,6 @@ class warmup_cosine(_warmup_decay):
         >>> [round(float(s(t)), 4) for t in (0, 5, 10, 60, 110, 500)]
         [0.0, 0.5, 1.0, 0.5, 0.0, 0.0]
     """
-
 
     exponent: Scalar = 1.0
 
@@ -345,6 +350,8 @@ class warmup_exponential(Schedule):
         >>> [round(float(s(t)), 4) for t in (0, 5, 10, 20, 30)]
         [0.0, 0.5, 1.0, 0.5, 0.25]
     """
+
+    _argument_fields = ("peak_value", "init_value", "end_value")
 
     peak_value: Scalar
     warmup_steps: Scalar

@@ -292,10 +292,35 @@ def OneCycleLR(
     return jaxlr.with_momentum(rate, momentum)
 
 
+@dataclasses.dataclass(frozen=True, repr=False)
+class _Scaled:
+    """``lr * lr_lambda(t)``, equal to another for the same ``lr_lambda``: LambdaLRs built
+    with one function then have one pytree structure, and share one compiled evaluation
+    (under ``jit`` with the schedule as an argument, and for eager calls) whatever ``lr``."""
+
+    lr_lambda: Callable
+
+    def __call__(self, t: Any, lr: Any) -> Any:
+        return lr * self.lr_lambda(t)
+
+    def __repr__(self) -> str:  # what from_fn's repr shows
+        return f"lr * {getattr(self.lr_lambda, '__qualname__', repr(self.lr_lambda))}"
+
+
 def LambdaLR(lr: float, lr_lambda: Callable) -> Schedule:
-    """``lr * lr_lambda(t)``; ``lr_lambda`` must be a JAX-traceable function of the step."""
+    """``lr * lr_lambda(t)``; ``lr_lambda`` must be a JAX-traceable function of the step.
+
+    Schedules built with the same ``lr_lambda`` object share their compiled evaluation: a
+    new ``lr`` does not compile again.
+
+    Example:
+        >>> from jaxlr.compat import torch
+        >>> s = torch.LambdaLR(0.1, lambda t: 0.5 ** (t // 10))
+        >>> [round(float(s(t)), 4) for t in (0, 10, 25)]
+        [0.1, 0.05, 0.025]
+    """
     check_schedule("lr_lambda", lr_lambda)
-    return jaxlr.from_fn(lambda t, lr: lr * lr_lambda(t), lr=lr)
+    return jaxlr.from_fn(_Scaled(lr_lambda), lr=lr)
 
 
 def SequentialLR(schedulers: Sequence[Schedule], milestones: Sequence[int]) -> Schedule:
