@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import optax
 
 import jaxlr
+from benchmarks.compile_time import adamw_step, mlp
 from benchmarks.sizes import Sizes
 from benchmarks.timing import compile_seconds, interleaved_medians
 
@@ -25,19 +26,7 @@ def big_join(k: int) -> jaxlr.join:
 
 
 def measure(sizes: Sizes, results: dict) -> dict:
-    key = jax.random.key(0)
-    params = {"w1": jax.random.normal(key, (sizes.width, sizes.width)),
-              "w2": jax.random.normal(key, (sizes.width, sizes.width))}
-    grads = jax.tree.map(lambda p: p * 1e-3, params)
-
-    def closed_over(schedule):
-        optimizer = optax.adamw(schedule)
-
-        def step(params, state):
-            updates, state = optimizer.update(grads, state, params)
-            return optax.apply_updates(params, updates), state
-
-        return step, optimizer.init(params)
+    params, grads = mlp(sizes.width)
 
     def as_argument(params, state, schedule):
         updates, state = optax.adamw(schedule).update(grads, state, params)
@@ -49,7 +38,7 @@ def measure(sizes: Sizes, results: dict) -> dict:
     compiles: dict[tuple[int, str], list[float]] = {(k, how): [] for k in ks for how in ("closed", "argument")}
     for _ in range(3):
         for k in ks:
-            step, state = closed_over(schedules[k])
+            step, state = adamw_step(schedules[k], params, grads)
             compiles[(k, "closed")].append(compile_seconds(step, params, state))
             compiles[(k, "argument")].append(compile_seconds(as_argument, params, state, schedules[k]))
     evaluations = [jax.jit(lambda t, s=schedules[k]: s(t)) for k in ks]
