@@ -36,7 +36,7 @@ def measure(sizes: Sizes, results: dict) -> dict:
     schedules = {k: big_join(k) for k in ks}
     steps = jnp.arange(sizes.n_steps, dtype=jnp.int32) * max(1, 100 * max(ks) // sizes.n_steps)
     compiles: dict[tuple[int, str], list[float]] = {(k, how): [] for k in ks for how in ("closed", "argument")}
-    for _ in range(3):
+    for _ in range(sizes.compile_repetitions):
         for k in ks:
             step, state = adamw_step(schedules[k], params, grads)
             compiles[(k, "closed")].append(compile_seconds(step, params, state))

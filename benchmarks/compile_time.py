@@ -43,8 +43,9 @@ def measure(sizes: Sizes, results: dict) -> dict:
     constant_step, constant_state = step_with(1e-3)
     for name, schedule in every_schedule():
         step, state = step_with(schedule)
-        const = statistics.median(compile_seconds(constant_step, params, constant_state) for _ in range(3))
-        sched = statistics.median(compile_seconds(step, params, state) for _ in range(3))
+        times = range(sizes.compile_repetitions)
+        const = statistics.median(compile_seconds(constant_step, params, constant_state) for _ in times)
+        sched = statistics.median(compile_seconds(step, params, state) for _ in times)
         rows.append({"schedule": name, "compile_s_constant": const, "compile_s_schedule": sched,
                      "ratio": sched / const})
     print(f"  compile: schedule/constant ratios {min(r['ratio'] for r in rows):.2f} ... "
