@@ -17,10 +17,10 @@ from benchmarks.sizes import Sizes
 from benchmarks.timing import compile_seconds, interleaved_medians, jaxpr_size, pyplot
 
 
-def _compile_and_eval(fn: Callable, steps: jax.Array, reps: int) -> tuple[int, float, float]:
-    """jaxpr equations, compile seconds (median of up to 3) and evaluation seconds (median)."""
+def _compile_and_eval(fn: Callable, steps: jax.Array, reps: int, compiles: int) -> tuple[int, float, float]:
+    """jaxpr equations, compile seconds (median of ``compiles``) and evaluation seconds (median)."""
     eqns = jaxpr_size(fn, steps)
-    compiles = [compile_seconds(fn, steps) for _ in range(1 if reps <= 1 else 3)]
+    compiles = [compile_seconds(fn, steps) for _ in range(1 if reps <= 1 else compiles)]
     compiled = jax.jit(fn).lower(steps).compile()
     (evaluation,) = interleaved_medians([lambda: compiled(steps)], max(reps, 1), warmup=1)
     return eqns, statistics.median(compiles), evaluation
@@ -49,7 +49,8 @@ def measure(sizes: Sizes, results: dict) -> dict:
             if name.startswith("optax") and k > sizes.optax_max_pieces:
                 continue
             big = k >= 1000 and name.startswith("optax")
-            eqns, compile_s, eval_s = _compile_and_eval(lambda s, f=schedule: f(s), steps, 1 if big else reps)
+            eqns, compile_s, eval_s = _compile_and_eval(lambda s, f=schedule: f(s), steps, 1 if big else reps,
+                                                      sizes.compile_repetitions)
             rows.append({"pieces": k, "schedule": name, "jaxpr_eqns": eqns, "compile_s": compile_s, "eval_s": eval_s})
             print(f"  composition K={k:6d} {name:34s} eqns {eqns:7d} compile {compile_s:7.2f}s "
                   f"eval {1e3 * eval_s:9.2f}ms", flush=True)

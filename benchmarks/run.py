@@ -11,9 +11,11 @@ warm-up. One module per measurement, run in the order of ``MEASUREMENTS``:
 ``vs_optax``        each jaxlr family against its optax schedule, over many steps in one call
 ``train_step``      a jitted adamw update with the schedule against a constant learning rate
 ``composition``     ``jaxlr.join``/``piecewise_constant`` against optax's for K = 2 ... 10,000
+``big_join``        a 10,000-piece join in a jitted adamw step against 16 pieces: compile, evaluation
 ``flax_step``       a Flax NNX train step with the schedule against a constant
 ``sweeps``          N schedules trained at once with ``jax.vmap`` against N runs in turn
 ``torch_scheduler`` ``scheduler.step()`` of torch against jaxlr's in-step cost (after train_step)
+``eager``           one host call ``float(schedule(step))``: jaxlr against optax and torch, per call
 ``compile_time``    compile time of the train step with each schedule against a constant
 =================== ============================================================================
 
@@ -44,8 +46,10 @@ import jaxlib
 import optax
 
 from benchmarks import (
+    big_join,
     compile_time,
     composition,
+    eager,
     flax_step,
     report,
     sweeps,
@@ -58,7 +62,7 @@ from benchmarks.sizes import Sizes
 RESULTS = Path(__file__).resolve().parent / "results"
 
 MEASUREMENTS: list[ModuleType] = [
-    vs_optax, train_step, composition, flax_step, sweeps, torch_scheduler, compile_time,
+    vs_optax, train_step, composition, big_join, flax_step, sweeps, torch_scheduler, eager, compile_time,
 ]
 
 

@@ -26,8 +26,9 @@ def measure(sizes: Sizes, results: dict) -> dict:
         t_ours, t_theirs = interleaved_medians(
             [lambda f=ours_fn: f(steps), lambda f=theirs_fn: f(steps)], sizes.repetitions
         )
-        compile_ours = statistics.median(compile_seconds(ours, steps) for _ in range(3))
-        compile_theirs = statistics.median(compile_seconds(theirs, steps) for _ in range(3))
+        compile_ours = statistics.median(compile_seconds(ours, steps) for _ in range(sizes.compile_repetitions))
+        compile_theirs = statistics.median(compile_seconds(theirs, steps)
+                                          for _ in range(sizes.compile_repetitions))
         rows.append({
             "schedule": name,
             "jaxpr_eqns_jaxlr": jaxpr_size(ours, steps),

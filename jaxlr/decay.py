@@ -110,6 +110,7 @@ class constant(Schedule):
     """
 
     _argument_fields = ("value",)
+    _step_independent = True
 
     value: Scalar
 

@@ -44,8 +44,15 @@ def test_quick_benchmark_writes_every_field(tmp_path):
     if result["flax_train_step"]["available"]:
         assert all(set(r) == {"schedule", "step_us_constant", "step_us_schedule", "ratio"}
                    for r in result["flax_train_step"]["rows"])
+    eager = result["eager"]
+    assert [r["schedule"] for r in eager["rows"]][:len(PAIRS)] == [name for name, _, _ in PAIRS]
+    for row in eager["rows"]:
+        assert set(row) == {"schedule", "jaxlr_us", "optax_us", "ratio", "torch_us", "first_call_ms"}
+        assert row["jaxlr_us"] > 0 and (row["optax_us"] is None) == (row["ratio"] is None)
+    assert [r["pieces"] for r in result["big_join"]["rows"]] == [16, 64]
+    assert set(result["big_join"]["ratios"]) == {"compile_s_closed_over", "compile_s_argument", "eval_s"}
     for heading in ("Against optax", "Train step", "Flax NNX", "Composition", "Sweeps", "Against PyTorch",
-                    "Compile time"):
+                    "Compile time", "Eager calls", "A big join"):
         assert f"## {heading}" in table
 
 

@@ -142,15 +142,18 @@ STEP_DTYPES = [np.uint8, np.uint16, np.uint32, np.int8, np.int16, np.int32, np.f
 @pytest.mark.parametrize("key", EXAMPLE_KEYS)
 def test_every_step_dtype_gives_the_int32_value(key):
     schedule = build(example_spec(key))
+    given = []
     for dtype in STEP_DTYPES:
         top = 100 if np.dtype(dtype).kind == "i" and np.dtype(dtype).itemsize == 1 else 250
-        steps = np.array([0, 1, 3, 29, 50, top], dtype)
+        given.append(np.array([0, 1, 3, 29, 50, top], dtype))
+    # Every dtype through the schedule passed to jit, in one compilation (not one per dtype).
+    jitted = jax.jit(lambda s, ts: [s(t) for t in ts])(schedule, [jnp.asarray(steps) for steps in given])
+    for dtype, steps, jitted_value in zip(STEP_DTYPES, given, jitted, strict=True):
         want = schedule(jnp.asarray(steps.astype(np.int64).astype(np.int32)))
         for given_steps in (steps, jnp.asarray(steps)):
             got = schedule(given_steps)
             np.testing.assert_allclose(got, want, rtol=1e-6, err_msg=f"{key} {dtype}")
-        jitted = jax.jit(lambda s, t: s(t))(schedule, jnp.asarray(steps))
-        np.testing.assert_allclose(jitted, want, rtol=1e-6, atol=1e-7, err_msg=f"{key} {dtype} jit")
+        np.testing.assert_allclose(jitted_value, want, rtol=1e-6, atol=1e-7, err_msg=f"{key} {dtype} jit")
 
 
 @pytest.mark.xfail(strict=True, reason="open: a concrete jax uint32 step is not yet range-checked")
