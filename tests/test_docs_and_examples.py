@@ -33,9 +33,9 @@ def run_alone(block: str, capsys) -> tuple[dict, list[str]]:
 def test_every_readme_block_runs_on_its_own_and_prints_what_it_says(capsys):
     blocks = readme_python_blocks()
     runs = [run_alone(block, capsys) for block in blocks]
-    assert len(runs) == 7
-    (quick, quick_out), (warmup, warmup_out), (plain, plain_out), (eqx, eqx_out), (adaptive, adaptive_out), \
-        (nnx_run, nnx_out), (config, config_out) = runs
+    assert len(runs) == 8
+    (quick, quick_out), (warmup, warmup_out), (plain, plain_out), (eqx, eqx_out), (finder, finder_out), \
+        (adaptive, adaptive_out), (nnx_run, nnx_out), (config, config_out) = runs
     # the quick start
     assert quick_out[0] == "warmup_cosine(peak_value=0.001, warmup_steps=1000, total_steps=100000)"
     assert quick_out[1] == "0.0 0.001"
@@ -51,6 +51,11 @@ def test_every_readme_block_runs_on_its_own_and_prints_what_it_says(capsys):
     assert plain_out == ["[ 1.  -2.   0.5]"]
     np.testing.assert_allclose(np.asarray(plain["w"]), [1.0, -2.0, 0.5], atol=1e-4)
     assert float(eqx["mse"](eqx["model"])) < 0.01 and float(eqx_out[0]) < 0.01
+    # the range test on a quadratic of curvature 4: divergence above 2/4, every suggestion below
+    found = finder["found"]
+    assert 0.5 < found.divergence_lr < 1.5 and found.suggestion < 0.5
+    assert finder_out[0] == f"{found.suggestion:.3g}, diverged at {found.divergence_lr:.2g}"
+    assert finder_out[1] == "['minimum', 'slide', 'steepest', 'valley']"
     # current_lr after the first update of the adaptive example
     assert adaptive_out == ["0.0001"]
     assert bool(adaptive["decision"].improved) and not bool(adaptive["decision"].stop)

@@ -101,7 +101,7 @@ def test_on_a_quadratic_it_finds_the_divergence_just_above_two_over_h_and_sugges
     assert threshold < result.divergence_lr < threshold * ramp_step**8
     for rule, lr in result.suggestions.items():
         assert lr < threshold, rule
-    assert result.suggestion == result.suggestions["valley"]
+    assert result.suggestion == result.suggestions["steepest"]  # the default rule
     # Scale-free in the curvature: every lr scales as 1/h.
     np.testing.assert_allclose(result.learning_rates * h, np.geomspace(1e-4, 40.0, num_steps)[: d + 1], rtol=2e-6)
 
