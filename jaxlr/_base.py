@@ -801,8 +801,43 @@ def _numeric_dtype(dtype: Any) -> bool:
     return bool(jnp.issubdtype(dtype, jnp.integer) or jnp.issubdtype(dtype, jnp.floating))
 
 
+_LIMITS: dict[Any, tuple[float, float]] = {}
+
+
+def _limits(dtype: Any) -> tuple[float, float]:
+    """The largest finite and the smallest normal magnitude of ``dtype``, as Python floats."""
+    limits = _LIMITS.get(dtype)
+    if limits is None:
+        info = jnp.finfo(dtype)
+        limits = _LIMITS[dtype] = (float(info.max), float(info.tiny))
+    return limits
+
+
+def _passes(value: Any, ok: Callable[[np.ndarray], Any]) -> bool:
+    """Whether a Python ``int`` or ``float`` passes every test of :func:`check`, decided with
+    scalars (a few µs) instead of arrays (about 60 µs). False for anything else, or when a
+    test fails: :func:`check` then runs its full path, which raises the error."""
+    kind = type(value)
+    if kind is not float and kind is not int:
+        return False
+    if kind is int and abs(value) > MAX_INTEGER:
+        return False
+    x = float(value)
+    dtype = float_dtype()
+    largest, tiny = _limits(dtype)
+    if not abs(x) <= largest:  # NaN and infinities too
+        return False
+    rounded = float(dtype.type(x))
+    computed = 0.0 if abs(rounded) < tiny else rounded
+    if x != 0 and computed == 0:
+        return False
+    return bool(ok(np.array(x))) and bool(ok(np.array(computed)))
+
+
 def check(name: str, value: Any, rule: str, ok: Callable[[np.ndarray], Any]) -> None:
     """Raises ``ValueError("{name} must be {rule}, got {value}")`` unless ``ok(value)``."""
+    if _passes(value, ok):
+        return
     array = _numeric(name, value)
     if array is None:
         return

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import jaxlr
+from jaxlr import _base
+from tests.profiles import examples
 
 INNER = jaxlr.constant(0.1)
 
@@ -141,3 +146,41 @@ def test_traced_arguments_are_not_checked_and_do_not_fail():
     out = jax.vmap(lambda d: jaxlr.cosine_decay(1.0, d)(5))(jnp.array([10.0, 20.0]))
     assert out.shape == (2,)
     assert jax.jit(lambda w: jaxlr.warmup_cosine(1.0, w, 100)(3))(10) == pytest.approx(0.3)
+
+
+SCALAR_RULES = [
+    lambda v: True,
+    lambda v: v > 0,
+    lambda v: v >= 0,
+    lambda v: (v > 0) & (v < 1),
+    lambda v: v >= 1,
+    lambda v: (v == 1) | ((v > 1) & (_base._computed(v) > 1)),  # cosine_restarts' period_mul
+    lambda v: v == np.round(v),
+]
+EDGE_SCALARS = [0, -0.0, 1, -1, 2**53, 2**53 + 1, -(2**53) - 1, 10**400, 1e-45, 1e-40, 1.2e-38, 1.17549435e-38,
+                3.4028234e38, 3.4028236e38, 1e308, float("inf"), float("-inf"), float("nan"), 1.0000000596, 1.00000006,
+                0.5, 0.9999999999, 1.0000001, 1e-300, 5e-324]
+
+
+@settings(max_examples=examples(300))
+@given(value=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-(2**60), 2**60),
+                       st.sampled_from(EDGE_SCALARS)),
+       rule=st.sampled_from(range(len(SCALAR_RULES))), x64=st.booleans())
+def test_the_scalar_fast_path_accepts_exactly_what_the_array_path_accepts(value, rule, x64):
+    # check() decides a Python int or float with scalars; every value it lets through must be
+    # one the array path accepts, and every value it refuses goes to the array path, whose
+    # error is the one raised. Both precisions (the rules read float32 or float64 limits).
+    ok = SCALAR_RULES[rule]
+    with jax.enable_x64(x64):
+        try:
+            _base.check("x", np.asarray(value) if abs(value) < 2**63 else value, "the rule", ok)
+            accepted = True
+        except (ValueError, OverflowError):
+            accepted = False
+        if _base._passes(value, ok):
+            assert accepted, value
+        if accepted and isinstance(value, int | float):
+            _base.check("x", value, "the rule", ok)  # the scalar path accepts it too
+        elif isinstance(value, int | float):
+            with pytest.raises((ValueError, OverflowError)):
+                _base.check("x", value, "the rule", ok)
