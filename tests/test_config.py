@@ -12,12 +12,13 @@ import typing
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import jaxlr
 import jaxlr.config
 from tests.catalogue import EXAMPLES, build, example_spec, specs
+from tests.profiles import examples
 
 ROUND_TRIP = sorted(k for k in EXAMPLES if k != "from_fn")
 
@@ -33,7 +34,7 @@ def test_to_config_round_trips_through_json_and_call_strings(key):
     np.testing.assert_array_equal(np.asarray(jaxlr.from_config(config)(steps)), np.asarray(schedule(steps)))
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(80))
 @given(spec=specs)
 def test_every_generated_schedule_round_trips(spec):
     schedule = build(spec)
@@ -364,7 +365,7 @@ def mutated_configs(draw):
     return config, "".join(text)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(400))
 @given(mutated=mutated_configs(), steps_per_epoch=st.sampled_from(ARGUMENTS), total=st.sampled_from(ARGUMENTS))
 def test_fuzzed_configs_give_a_schedule_or_a_value_error(mutated, steps_per_epoch, total):
     config, edited = mutated

@@ -17,13 +17,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import jaxlr
 from jaxlr import _eager
 from jaxlr.compat import torch as torch_compat
 from tests.catalogue import EXAMPLES, build, example_spec, probe_steps, specs
+from tests.profiles import examples
 from tests.test_properties import scale_of
 
 # XLA contracts a * b + c into one fused multiply-add inside the compiled call, which the
@@ -74,7 +75,7 @@ def test_every_kind_of_scalar_step(key):
     assert _eager.plan_of(schedule)._cache_size() == compiled
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(15))
 @given(spec=specs, step=st.integers(0, 20_000) | st.floats(0.0, 20_000.0))
 def test_random_schedules_match_op_by_op(spec, step):
     assert_eager_matches_op_by_op(build(spec), [step], scale_of(spec))

@@ -17,14 +17,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import jaxlr
 from tests.catalogue import EXAMPLES, build, example_spec, numeric_fields, reference_of, specs
+from tests.profiles import examples
 from tests.test_properties import assert_matches_reference, expected, scale_of
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=examples(40))
 I32 = 2**31 - 1
 HUGE_INTEGERS = [I32, 2**31, 3_000_000_000, 10**10, 2**53]
 FAMILIES = sorted(n for n in jaxlr.REGISTRY if n != "from_fn")
@@ -391,7 +392,7 @@ def test_wsd_fractions_of_a_traced_total():
     np.testing.assert_allclose(batched[1], jaxlr.wsd(1.0, 400, 40, 80)(steps), atol=1e-6)
 
 
-@settings(SETTINGS, max_examples=int(__import__("os").environ.get("EDGE_EXAMPLES", 40)))
+@settings(SETTINGS)
 @given(spec=specs, big=st.integers(2**31, 2**53), t=st.integers(0, I32))
 def test_any_family_with_a_huge_integer_is_exact_or_refused(spec, big, t):
     fields = integer_fields(spec)

@@ -7,12 +7,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import jaxlr
 from jaxlr.compat import hf as compat_hf
 from tests.peers import assert_parity, require, torch_lrs
+from tests.profiles import examples
 
 LR = 3e-4
 
@@ -137,7 +138,7 @@ def test_cosine_warmup_with_min_lr_is_cosine_with_min_lr_one_step_ahead(warmup, 
         assert ours == jaxlr.shift(same, -1)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25))
 @given(warmup=st.integers(0, 300), total=st.integers(0, 600), floor=st.just(0.0) | st.floats(1e-6, 1.0),
        cycles=st.sampled_from([0.5, 1.0, 2.0]), warmup_rate=st.none() | st.just(0.0) | st.floats(1e-6, 1.0))
 def test_unseen_cosine_warmup_with_min_lr_configurations(warmup, total, floor, cycles, warmup_rate):
@@ -221,7 +222,7 @@ def test_greedy_sequences_raise_cut_and_reset():
     assert any(np.any(np.isclose(d, LR - 1e-4)) for d in changes.values())  # a reset, from min_lr to LR
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30))
 @given(
     values=st.lists(st.floats(0.5, 2.0, width=32), min_size=1, max_size=120),
     factor=st.floats(0.3, 0.99), patience=st.integers(0, 4), threshold=st.sampled_from([0.0, 1e-3, 0.05]),

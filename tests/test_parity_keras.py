@@ -12,12 +12,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 
 import jaxlr
 from jaxlr.compat import keras as compat_keras
 from tests.catalogue import build, specs
 from tests.peers import assert_parity, keras_lrs, require
+from tests.profiles import examples
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -160,7 +161,7 @@ def test_a_new_process_loads_the_saved_model_after_importing_the_class(tmp_path)
     assert out.stdout.strip() == "KerasSchedule(cosine_decay(init_value=0.001, decay_steps=100), name=None)"
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40))
 @given(spec=specs)
 def test_any_schedule_survives_keras_serialization(spec):
     keras = require("keras")

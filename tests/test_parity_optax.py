@@ -6,12 +6,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import jaxlr
 from jaxlr.compat import optax as compat_optax
 from tests.peers import assert_parity, optax_lrs
+from tests.profiles import examples
 
 N = 3000
 STEPS = jnp.arange(N)
@@ -132,7 +133,7 @@ def test_piecewise_interpolate_schedule(kind, scales):
             assert_parity(jaxlr.piecewise_linear(knots, list(values))(STEPS), theirs)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40))
 @given(kind=st.sampled_from(["linear", "cosine"]),
        scales=st.dictionaries(st.integers(0, 2500), st.just(0.0) | st.floats(0.05, 20.0), max_size=6))
 def test_unseen_piecewise_interpolations(kind, scales):
@@ -152,7 +153,7 @@ def test_linear_onecycle_schedule_with_pct_final(total, pct_start, pct_final, di
     assert_parity(ours(STEPS), theirs)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30))
 @given(total=st.integers(1, 2900), pct_start=st.floats(0.0, 1.0), pct_final=st.floats(0.0, 1.0),
        div=st.floats(1.0, 100.0), final_div=st.floats(1.0, 1e4))
 def test_unseen_onecycle_configurations(total, pct_start, pct_final, div, final_div):

@@ -9,12 +9,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import jaxlr
 from jaxlr.compat import torch as compat_torch
 from tests.peers import assert_parity, require, torch_hyperparams, torch_lrs
+from tests.profiles import examples
 
 N = 3000
 
@@ -241,7 +242,7 @@ def test_cyclic_momentum(up, down, mode, gamma, base, high, optimizer):
     assert ported.momentum == jaxlr.cyclic_momentum(base, high, up, down, mode, gamma)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25))
 @given(
     total=st.integers(2, 600), pct=st.floats(0.01, 0.99), anneal=st.sampled_from(["cos", "linear"]),
     three_phase=st.booleans(), base=MOMENTA, high=MOMENTA,
@@ -258,7 +259,7 @@ def test_unseen_one_cycle_configurations_match_torch(total, pct, anneal, three_p
     assert_parity(ours(ported.momentum, total), momenta, scale=1.0)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25))
 @given(
     up=st.integers(1, 300), down=st.none() | st.integers(1, 300),
     mode=st.sampled_from(["triangular", "triangular2", "exp_range"]), gamma=st.floats(0.98, 1.0),
@@ -415,7 +416,7 @@ def test_chained_scheduler(names):
     assert_parity(ours(ported), theirs)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25))
 @given(factors=st.lists(st.just(0.0) | st.floats(0.5, 1.5), min_size=1, max_size=12),
        total=st.sampled_from([1, 2, 300]), lr=st.floats(1e-4, 1.0))
 def test_unseen_multiplicative_lr_configurations(factors, total, lr):
@@ -429,7 +430,7 @@ def test_unseen_multiplicative_lr_configurations(factors, total, lr):
                   np.where(theirs < tiny, 0.0, theirs), scale=lr)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25))
 @given(lr=st.floats(1e-4, 1.0), swa_lr=st.just(0.0) | st.floats(1e-4, 1.0), anneal_epochs=st.integers(0, 300),
        strategy=st.sampled_from(["cos", "linear"]))
 def test_unseen_swalr_configurations(lr, swa_lr, anneal_epochs, strategy):

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import jaxlr
@@ -22,9 +22,10 @@ from tests.catalogue import (
     reference_of,
     specs,
 )
+from tests.profiles import examples
 
 F32_MAX = float(np.finfo(np.float32).max)
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=examples(60))
 
 
 def scale_of(spec):
@@ -127,7 +128,7 @@ def test_vmap_over_every_numeric_hyperparameter(key):
         def curve(x, family=family, kwargs=kwargs, field=field):
             return family(**{field: x}, **kwargs)(steps)
 
-        batched = jax.vmap(curve)(batch)
+        batched = jax.jit(jax.vmap(curve))(batch)  # one compilation (eager vmap: the next test)
         for row, variant in zip(batched, batch, strict=True):
             one = family(**{field: variant}, **kwargs)(steps)
             np.testing.assert_allclose(np.asarray(row), np.asarray(one), rtol=1e-6, err_msg=f"{key}.{field}")

@@ -1,0 +1,5 @@
+"""Hypothesis profiles, chosen with ``HYPOTHESIS_PROFILE`` (see ``tests/profiles.py``)."""
+
+from tests.profiles import load
+
+load()
