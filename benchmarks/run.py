@@ -2,6 +2,7 @@
 
     python -m benchmarks            # full sizes
     python -m benchmarks --quick    # CI-sized, seconds
+    python -m benchmarks --only eager big_join   # re-measure some, keep the others' results
 
 Every measurement is a ratio against a baseline timed in the same run, interleaved (baseline
 and candidate alternate, so drift hits both), as the median of many repetitions after
@@ -37,6 +38,7 @@ with the device and the jax, jaxlib and optax versions.
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 from pathlib import Path
 from types import ModuleType
@@ -99,16 +101,37 @@ def main(argv: list[str] | None = None, measurements: list[ModuleType] | None = 
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for <device>.json and .md")
     parser.add_argument("--optax-max-pieces", type=int, default=10_000,
                         help="largest K to compile optax at (its compile time grows superlinearly)")
+    names = [m.__name__.rsplit(".", 1)[1] for m in MEASUREMENTS]
+    parser.add_argument("--only", nargs="+", metavar="NAME", choices=names,
+                        help="measure only these modules; the other sections keep the results already in --out "
+                             "(which must be from a run of the same size and the same versions)")
     args = parser.parse_args(argv)
     measurements = MEASUREMENTS if measurements is None else measurements
 
     sizes = Sizes.make(args.quick, args.optax_max_pieces)
     print(f"jaxlr benchmarks on {device_name()} ({'quick' if args.quick else 'full'})", flush=True)
     results = {"environment": environment(), "quick": args.quick}
+    if args.only:
+        results = _earlier(args.out / f"{device_name()}.json", results)
+        measurements = [m for m in measurements if m.__name__.rsplit(".", 1)[1] in args.only]
     for measurement in measurements:
         results.update(measurement.measure(sizes, results))
-    report.write(results, measurements, args.out, device_name())
+    report.write(results, MEASUREMENTS if args.only else measurements, args.out, device_name())
     return results
+
+
+def _earlier(path: Path, results: dict) -> dict:
+    """The results of an earlier run in ``path``, to be completed by ``--only``: refused when its
+    size or versions differ from this run's, so one file never mixes two setups."""
+    if not path.exists():
+        raise SystemExit(f"--only: no earlier results in {path}; run the full benchmark first")
+    earlier = json.loads(path.read_text())
+    differs = [key for key in ("device", "jax", "jaxlib", "optax", "torch", "flax")
+               if earlier["environment"].get(key) != results["environment"][key]]
+    if earlier.get("quick") != results["quick"] or differs:
+        raise SystemExit(f"--only: {path} is from another setup ({', '.join(differs) or 'quick/full'} differ); "
+                         "run the full benchmark")
+    return {**earlier, **results}
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import types
 
+import pytest
+
 from benchmarks import run
 from benchmarks.schedules import ONLY_JAXLR, PAIRS
 from benchmarks.torch_scheduler import TORCH_SCHEDULERS
@@ -54,6 +56,20 @@ def test_quick_benchmark_writes_every_field(tmp_path):
     for heading in ("Against optax", "Train step", "Flax NNX", "Composition", "Sweeps", "Against PyTorch",
                     "Compile time", "Eager calls", "A big join"):
         assert f"## {heading}" in table
+
+    # --only re-measures the modules it names and keeps every other section of the file.
+    again = run.main(["--quick", "--out", str(tmp_path), "--only", "big_join"])
+    assert again["vs_optax"] == result["vs_optax"] and again["eager"] == result["eager"]
+    assert [r["pieces"] for r in again["big_join"]["rows"]] == [16, 64]
+    assert again["big_join"] != result["big_join"]  # measured anew: timings never repeat to the last bit
+    assert (tmp_path / f"{device}.md").read_text().count("\n## ") == table.count("\n## ")
+    earlier = json.loads((tmp_path / f"{device}.json").read_text())
+    earlier["environment"]["jax"] = "0.0.1"
+    (tmp_path / f"{device}.json").write_text(json.dumps(earlier))
+    with pytest.raises(SystemExit, match="another setup \\(jax differ\\)"):
+        run.main(["--quick", "--out", str(tmp_path), "--only", "big_join"])
+    with pytest.raises(SystemExit, match="no earlier results"):
+        run.main(["--quick", "--out", str(tmp_path / "empty"), "--only", "eager"])
 
 
 def test_a_measurement_is_a_module_with_measure_and_report(tmp_path):
