@@ -167,7 +167,7 @@ class Schedule(metaclass=_ScheduleType):
     def __call__(self, step: ArrayLike) -> jax.Array:
         """The learning rate at ``step``: an int, a float or an array of steps (negative
         ones are step 0), as a floating JAX array of the step's shape."""
-        # A concrete 0-d step outside any transformation (logging the rate, a host loop):
+        # A concrete step outside any transformation (logging the rate, a host loop, a plot):
         # one cached compiled call instead of one dispatch per jnp operation (jaxlr/_eager.py).
         if _eager.no_trace():
             host_step = _eager_step(step)
@@ -293,15 +293,15 @@ def as_step(step: Any) -> jax.Array:
 
 
 def _eager_step(step: Any) -> Any:
-    """A concrete 0-d step, validated as :func:`as_step` does, or None for any other step."""
+    """A concrete step (a number or a NumPy or JAX array), validated as :func:`as_step` does,
+    or None for any other step (a list, a tracer)."""
     kind = type(step)
     if kind is float:
         return step
     if kind is int:
         return step if -2**31 < step < 2**31 else as_step(step)
-    if isinstance(step, np.generic | np.ndarray | jax.Array) and not isinstance(step, jax.core.Tracer) \
-            and np.ndim(step) == 0:
-        return as_step(step)
+    if isinstance(step, np.generic | np.ndarray | jax.Array) and not isinstance(step, jax.core.Tracer):
+        return as_step(step)  # 0-d, or an array of steps (a plot, a table): one compiled call too
     return None
 
 
