@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 
 import jax
 import jax.numpy as jnp
@@ -126,12 +127,21 @@ def test_integer_steps_past_int32_are_refused_not_wrapped(step):
     assert float(jaxlr.cosine_decay(1.0, 100)(float(np.max(step)))) == 0.0
 
 
-@pytest.mark.xfail(strict=True, reason="open: schedules built outside the x64 context keep float32 phases")
+def periodic_cosine(t: int, decay_steps: int = 10) -> float:
+    """``cosine_decay(1.0, decay_steps, periodic=True)`` at step ``t``: period ``2 decay_steps``,
+    the phase in exact integer arithmetic (2**40 + 5 is 1 past a multiple of 20, not 5)."""
+    return 0.5 * (1 + math.cos(math.pi * (t % (2 * decay_steps)) / decay_steps))
+
+
 def test_integer_steps_past_int32_work_with_x64():
+    built_outside = jaxlr.cosine_decay(1.0, 10, periodic=True)
     with jax.enable_x64(True):
         s = jaxlr.cosine_decay(1.0, 10, periodic=True)
-        assert float(s(2**40 + 5)) == pytest.approx(0.5, abs=1e-12)
-        assert float(s(np.uint64(2**40 + 5))) == pytest.approx(0.5, abs=1e-12)
+        for t in (2**40 + 5, 2**40 + 9, 2**53 - 1):
+            for schedule in (s, built_outside):
+                assert float(schedule(t)) == pytest.approx(periodic_cosine(t), abs=1e-12), t
+                assert float(schedule(np.uint64(t))) == pytest.approx(periodic_cosine(t), abs=1e-12), t
+                assert float(schedule(np.int64(t))) == pytest.approx(periodic_cosine(t), abs=1e-12), t
 
 
 # ---------------------------------------------------------------------------------------
@@ -157,10 +167,11 @@ def test_every_step_dtype_gives_the_int32_value(key):
         np.testing.assert_allclose(jitted_value, want, rtol=1e-6, atol=1e-7, err_msg=f"{key} {dtype} jit")
 
 
-@pytest.mark.xfail(strict=True, reason="open: a concrete jax uint32 step is not yet range-checked")
 def test_unsigned_steps_near_their_top():
     s = jaxlr.cosine_decay(1.0, 10, periodic=True)
-    np.testing.assert_allclose(s(np.uint32(2**30 + 5)), 0.5, atol=1e-6)
+    for t in (2**30 + 5, 2**31 - 1):
+        np.testing.assert_allclose(s(np.uint32(t)), periodic_cosine(t), atol=1e-6)
+        np.testing.assert_allclose(s(jnp.asarray(t, jnp.uint32)), periodic_cosine(t), atol=1e-6)
     with pytest.raises(ValueError, match="step must be at most"):
         s(np.uint32(2**32 - 1))
     with pytest.raises(ValueError, match="step must be at most"):
@@ -268,21 +279,28 @@ def test_edge_floats_give_a_learning_rate_or_a_refusal(key, field, x):
                                err_msg=repr(schedule))
 
 
-@pytest.mark.xfail(strict=True, reason="open: message wording for the float64 case under review")
 def test_values_that_are_not_learning_rates_are_refused():
     for make, message in [
-        (lambda: jaxlr.constant(1e39), "value must be at most 3.4028235e+38"),
-        (lambda: jaxlr.cosine_decay(1.0, 1e-50), "decay_steps must be > 0 in float32"),
-        (lambda: jaxlr.step_decay(1.0, 10, gamma=1e-40), "gamma must be > 0 in float32"),
-        (lambda: jaxlr.cosine_restarts(1.0, 10, period_mul=1 + 1e-9), "period_mul must be 1, or > 1 after rounding"),
-        (lambda: jaxlr.cosine_restarts(0.1, 10, value_mul=1.5, end_value=0.5), "end_value must be <= init_value"),
+        (lambda: jaxlr.constant(1e39), "value must be at most 3.4028235e+38 in magnitude, the largest float32"),
+        (lambda: jaxlr.cosine_decay(1.0, 1e-50), "decay_steps must be 0 or at least 2**-14 steps"),
+        (lambda: jaxlr.step_decay(1.0, 10, gamma=1e-40), "gamma must be 0 or at least 1.1754944e-38 in magnitude"),
+        (lambda: jaxlr.cosine_restarts(1.0, 10, period_mul=1 + 1e-9),
+         "period_mul must be 1, or > 1 after rounding to float32 (1.0000001 or more)"),
+        (lambda: jaxlr.cosine_restarts(0.1, 10, value_mul=1.5, end_value=0.5),
+         "value_mul=1.5 grows the peak past the float32 max by cycle 214748364"),
     ]:
-        with pytest.raises(ValueError, match=message.replace("+", r"\+").replace("(", r"\(")):
+        with pytest.raises(ValueError, match=re.escape(message)):
             make()
-    # The same values are fine in float64.
+    # What float32 cannot hold, float64 can; a duration under 2**-14 steps and a peak that
+    # grows without bound are refused in both.
     with jax.enable_x64(True):
-        assert float(jaxlr.cosine_decay(1.0, 1e-50)(1)) == 0.0
         assert float(jaxlr.constant(1e39)(0)) == 1e39
+        assert float(jaxlr.step_decay(1.0, 10, gamma=1e-40)(10)) == pytest.approx(1e-40, rel=1e-12)
+        assert float(jaxlr.cosine_restarts(1.0, 10, period_mul=1 + 1e-9)(15)) == pytest.approx(0.5, abs=1e-8)
+        with pytest.raises(ValueError, match=re.escape("decay_steps must be 0 or at least 2**-14 steps")):
+            jaxlr.cosine_decay(1.0, 1e-50)
+        with pytest.raises(ValueError, match=re.escape("grows the peak past the float64 max")):
+            jaxlr.cosine_restarts(0.1, 10, value_mul=1.5, end_value=0.5)
 
 
 def test_growing_restarts_stay_positive():
