@@ -16,9 +16,7 @@ compiled once per *plan* and reused by every schedule with the same plan:
   ``LambdaLR`` base rate or a new set of same-family join pieces reuses the compiled call.
 
 A schedule remembers its plan (weakly, by identity), so a repeated call costs one jitted
-dispatch. A new plan's first call with a step of a type and shape seen before runs op by op
-(its operations are compiled for that step already) and the plan compiles on the next call,
-so a schedule called once never waits for a compilation. Concrete steps outside any JAX transformation take this path, numbers and arrays
+dispatch. Concrete steps outside any JAX transformation take this path, numbers and arrays
 (one compilation per step shape and dtype: a plot of 10,000 steps compiles once where op by op
 it compiled each of 50 operations for that shape); lists of steps, traced steps or
 hyperparameters, and calls under ``jit``, ``vmap`` or ``grad`` are evaluated exactly as
