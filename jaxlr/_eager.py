@@ -116,9 +116,9 @@ def _compiled(treedef: Any, mask: tuple[bool, ...], constants: tuple) -> Any:
     return jax.jit(run)
 
 
-def _plan(schedule: Any) -> tuple[Any, tuple, bool] | None:
-    """The jitted function and the arguments that evaluate ``schedule``, and whether the plan
-    is new; None if its leaves are traced (it is then evaluated as before)."""
+def _plan(schedule: Any) -> tuple[Any, tuple] | None:
+    """The jitted function and the arguments that evaluate ``schedule``; None if its leaves
+    are traced (it is then evaluated as before)."""
     with_paths, treedef = jax.tree_util.tree_flatten_with_path(schedule)
     leaves = [leaf for _, leaf in with_paths]
     if any(isinstance(leaf, jax.core.Tracer) for leaf in leaves):
@@ -128,7 +128,6 @@ def _plan(schedule: Any) -> tuple[Any, tuple, bool] | None:
     key = (treedef, mask, tuple(_constant_key(c) for c in constants))
     with _lock:
         function = _plans.get(key)
-        new = function is None
         if function is None:
             function = _compiled(treedef, mask, constants)
             _plans[key] = function
@@ -142,27 +141,11 @@ def _plan(schedule: Any) -> tuple[Any, tuple, bool] | None:
     # to take a Python number.
     arguments = tuple(leaf if isinstance(leaf, int | float) else jnp.asarray(leaf)
                       for leaf, m in zip(leaves, mask, strict=True) if m)
-    return function, arguments, new
+    return function, arguments
 
 
 def _scalar(step: Any) -> bool:
     return type(step) is int or type(step) is float or step.ndim == 0
-
-
-MAX_SIGNATURES = 4096
-_signatures: set[tuple] = set()
-"""The step types and shapes eager calls have seen (forgotten past ``MAX_SIGNATURES``)."""
-
-
-def _seen(step: Any) -> bool:
-    """Whether an eager call had a step of this type and shape before; remembers it."""
-    signature = (type(step),) if type(step) is int or type(step) is float else (step.shape, step.dtype)
-    if signature in _signatures:
-        return True
-    if len(_signatures) >= MAX_SIGNATURES:
-        _signatures.clear()
-    _signatures.add(signature)
-    return False
 
 
 def call(schedule: Any, step: Any, fallback: Any) -> jax.Array:
@@ -174,18 +157,8 @@ def call(schedule: Any, step: Any, fallback: Any) -> jax.Array:
     if entry is None or entry[0]() is not schedule or entry[1] != x64:
         plan = _plan(schedule)
         ref = weakref.ref(schedule, lambda r, key=key: _forget(key, r))  # type: ignore[misc]
-        function, arguments, new = plan if plan is not None else (OP_BY_OP, (), False)
+        function, arguments = plan if plan is not None else (OP_BY_OP, ())
         entry = _memo[key] = (ref, x64, function, arguments, None)
-        if _seen(step) and new:
-            # The first call of a new plan with a step of a type and shape seen before: op by
-            # op, whose operations are compiled for it already (a few ms), the plan compiling
-            # on the next call. A schedule called once (a sweep of step counts, a test) never
-            # pays a compilation; one called again pays it once. A step never seen before
-            # would compile each operation op by op (about 1 s): the plan compiles at once.
-            value = fallback(step)
-            if type(schedule)._step_independent and _scalar(step):
-                _memo[key] = (*entry[:4], value)
-            return value
     elif entry[4] is not None and _scalar(step):
         return entry[4]
     function, arguments = entry[2], entry[3]
