@@ -1,5 +1,6 @@
-"""The README's Python blocks each run on their own, as written; its setup is what CI runs; the plain-JAX
-example trains (the Flax main job: tests/test_examples_flax.py); every constructor documents its arguments."""
+"""The Python blocks of the README and the guide pages each run on their own, as written; the
+setup is what CI runs; the plain-JAX example trains (the Flax main job: tests/test_examples_flax.py);
+every constructor documents its arguments."""
 
 from __future__ import annotations
 
@@ -19,14 +20,24 @@ import jaxlr
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def readme_python_blocks() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.DOTALL)
+# The README and the documentation pages its sections moved to, in reading order.
+PAGES = ["README.md", "docs/training.md", "docs/adaptive.md", "docs/config.md"]
 
 
-def run_alone(block: str, capsys) -> tuple[dict, list[str]]:
-    """A README block run on its own, in a fresh namespace: its names and its printed lines."""
+def python_blocks(page: str) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", (ROOT / page).read_text(), flags=re.DOTALL)
+
+
+def readme_python_blocks() -> list[tuple[str, str]]:
+    """(page, block) for every Python block of the README and of the pages in ``PAGES``."""
+    return [(page, block) for page in PAGES for block in python_blocks(page)]
+
+
+def run_alone(page_and_block: tuple[str, str], capsys) -> tuple[dict, list[str]]:
+    """A block run on its own, in a fresh namespace: its names and its printed lines."""
+    page, block = page_and_block
     namespace: dict = {"__name__": "__readme__"}
-    exec(compile(block, "README.md", "exec"), namespace)
+    exec(compile(block, page, "exec"), namespace)
     return namespace, capsys.readouterr().out.splitlines()
 
 
@@ -72,8 +83,10 @@ def test_readme_setup_commands_are_the_ones_ci_runs():
     setup = re.search(r"## Set up.*?```bash\n(.*?)```", readme, flags=re.DOTALL).group(1).splitlines()
     assert setup[0] == 'pip install -e ".[examples]" && python examples/train_flax.py'
     assert (ROOT / "examples" / "train_flax.py").exists()
-    extras = re.search(r'pip install -e "(\.\[[a-z,]+\])"', setup[1]).group(1)
-    assert f'-e "{extras}"' in ci and "examples" in extras  # CI installs what the README says
+    extras = re.search(r'pip install -e "\.\[([a-z,]+)\]"', setup[1]).group(1).split(",")
+    ci_extras = re.search(r'pip install --quiet -e "\.\[([a-z,]+)\]"', ci).group(1).split(",")
+    # CI installs what the README says (and the docs extra, to build the site).
+    assert "examples" in extras and set(extras) <= set(ci_extras) and set(ci_extras) - set(extras) <= {"docs"}
     test_command = setup[1].rsplit("&& ", 1)[1]
     assert test_command == "python -m pytest"
     assert f'\n{test_command} "$@"' in ci or f"\n{test_command}\n" in ci

@@ -38,6 +38,10 @@ from jaxlr._base import Schedule, check_choice, check_nonnegative, is_concrete
 from jaxlr.compat._checks import check_whole, is_zero
 from jaxlr.compat.torch import ReduceLROnPlateau
 
+__all__ = [
+    "get_scheduler",
+]
+
 SCHEDULERS = (
     "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "inverse_sqrt",
     "reduce_lr_on_plateau", "cosine_with_min_lr", "cosine_warmup_with_min_lr", "warmup_stable_decay", "greedy",

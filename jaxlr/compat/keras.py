@@ -31,6 +31,16 @@ import jaxlr
 from jaxlr._base import Schedule, check, check_flag, check_nonnegative, check_positive
 from jaxlr.compat._checks import is_zero
 
+__all__ = [
+    "CosineDecay",
+    "CosineDecayRestarts",
+    "ExponentialDecay",
+    "InverseTimeDecay",
+    "PiecewiseConstantDecay",
+    "PolynomialDecay",
+    "to_keras",
+]
+
 
 def _check_name(name: str | None) -> None:
     if name is not None and not isinstance(name, str):

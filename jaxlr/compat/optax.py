@@ -24,11 +24,18 @@ import jaxlr
 from jaxlr._base import Schedule, check_choice, check_nonnegative, check_positive
 from jaxlr.compat._checks import check_whole
 
+__all__ = [
+    "cosine_onecycle_schedule",
+    "linear_onecycle_schedule",
+    "piecewise_interpolate_schedule",
+    "warmup_exponential_decay_schedule",
+]
+
 
 def piecewise_interpolate_schedule(
     interpolate_type: str, init_value: float, boundaries_and_scales: Mapping[int, float] | None = None,
 ) -> Schedule:
-    """``optax.piecewise_interpolate_schedule``: the values ``init_value * s_1 * ... * s_k``
+    """``optax.piecewise_interpolate_schedule``: the values ``init_value * s_1 * … * s_k``
     at the boundaries (optax multiplies the scales up), joined by linear pieces or by cosine
     ones ``end + (start - end)·½(1 + cos(π·p))``, and the last value after the last boundary.
 

@@ -46,6 +46,25 @@ from jaxlr.compat._checks import check_whole, is_zero
 from jaxlr.cyclic import CYCLIC_MODES, cycle_index, cycle_ramp
 from jaxlr.momentum import check_momentum
 
+__all__ = [
+    "SWALR",
+    "ChainedScheduler",
+    "ConstantLR",
+    "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "CyclicLR",
+    "ExponentialLR",
+    "LambdaLR",
+    "LinearLR",
+    "MultiStepLR",
+    "MultiplicativeLR",
+    "OneCycleLR",
+    "PolynomialLR",
+    "ReduceLROnPlateau",
+    "SequentialLR",
+    "StepLR",
+]
+
 
 def StepLR(lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
     """``lr * gamma ** (t // step_size)``: torch's ``StepLR(optimizer, step_size, gamma)``.
@@ -372,7 +391,7 @@ def ChainedScheduler(schedulers: Sequence[Schedule], lr: float) -> Schedule:
 
 
 def MultiplicativeLR(lr: float, lr_lambda: Callable[[int], float], total_steps: int | None = None) -> Schedule:
-    """torch's ``MultiplicativeLR``: ``lr * lr_lambda(1) * ... * lr_lambda(t)``, ``lr`` at ``t = 0``.
+    """torch's ``MultiplicativeLR``: ``lr * lr_lambda(1) * … * lr_lambda(t)``, ``lr`` at ``t = 0``.
 
     A factor that does not depend on the epoch (``lambda epoch: 0.95``, found by calling
     ``lr_lambda`` on a traced epoch) is the closed form ``lr * factor**t``, exact at every
