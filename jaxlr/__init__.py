@@ -108,3 +108,5 @@ __all__ = [
     "with_momentum",
     "wsd",
 ]
+
+from jaxlr import laws as laws  # the loss laws (jaxlr.laws.fit_multi_power_law, ...)
