@@ -4,6 +4,7 @@ schedule optimisers against cosine and WSD."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -168,3 +169,25 @@ def test_the_loss_law_page_block_runs_as_written(capsys):
     (block,) = re.findall(r"```python\n(.*?)```", page, flags=re.DOTALL)
     exec(compile(block, "docs/loss_law.md", "exec"), {"__name__": "__docs__"})
     assert capsys.readouterr().out.splitlines() == ["True"]
+
+
+@pytest.mark.slow
+def test_the_run_made_here_is_fitted_and_scored_end_to_end(tmp_path):
+    # Shortened: 300 steps of a small transformer under four schedules, the law fitted on
+    # three and scored on the fourth. What a chaotic run gives is not asserted, only that each
+    # piece is there and finite, and the run trained (below the loss of a uniform guess).
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+    try:
+        import predict_schedule
+    finally:
+        sys.path.pop(0)
+    out = tmp_path / "report.json"
+    report = predict_schedule.main(["--steps", "200", "--context", "16", "--log-every", "10", "--warmup", "20",
+                                    "--layers", "1", "--out", str(out)])
+    assert set(report["finals"]) == {"constant", "cosine", "step down at half way", "wsd (held out)"}
+    assert all(np.isfinite(v) and v < np.log(256) for v in report["finals"].values())
+    assert set(report["metrics"]) == {"r2", "mae", "rmse", "prede", "worste"}
+    assert all(np.isfinite(v) for v in report["metrics"].values())
+    assert report["final_measured"] == report["finals"]["wsd (held out)"]
+    assert np.isfinite(report["final_predicted"]) and report["final_error"] >= 0
+    assert json.loads(out.read_text())["law"] == report["law"]
