@@ -18,6 +18,7 @@ warm-up. One module per measurement, run in the order of ``MEASUREMENTS``:
 ``torch_scheduler`` ``scheduler.step()`` of torch against jaxlr's in-step cost (after train_step)
 ``eager``           one host call ``float(schedule(step))``: jaxlr against optax and torch, per call
 ``compile_time``    compile time of the train step with each schedule against a constant
+``laws``            fitting the multi-power loss law, and predicting with it (block against exact sum)
 =================== ============================================================================
 
 To add a measurement, write ``benchmarks/NAME.py`` with
@@ -53,6 +54,7 @@ from benchmarks import (
     composition,
     eager,
     flax_step,
+    laws,
     report,
     sweeps,
     torch_scheduler,
@@ -64,7 +66,7 @@ from benchmarks.sizes import Sizes
 RESULTS = Path(__file__).resolve().parent / "results"
 
 MEASUREMENTS: list[ModuleType] = [
-    vs_optax, train_step, composition, big_join, flax_step, sweeps, torch_scheduler, eager, compile_time,
+    vs_optax, train_step, composition, big_join, flax_step, sweeps, torch_scheduler, eager, compile_time, laws,
 ]
 
 

@@ -53,8 +53,12 @@ def test_quick_benchmark_writes_every_field(tmp_path):
         assert row["jaxlr_us"] > 0 and (row["optax_us"] is None) == (row["ratio"] is None)
     assert [r["pieces"] for r in result["big_join"]["rows"]] == [16, 64]
     assert set(result["big_join"]["ratios"]) == {"compile_s_closed_over", "compile_s_argument", "eval_s"}
+    laws = result["laws"]
+    assert set(laws) == {"fit_first_s", "fit_s", "fit_max_steps", "predict_steps", "predict_points", "predict_s",
+                         "predict_exact_s", "exact_over_block", "reference_fit_s_cited"}
+    assert laws["predict_steps"] == 24_000 and laws["fit_max_steps"] == 20 and laws["predict_s"] > 0
     for heading in ("Against optax", "Train step", "Flax NNX", "Composition", "Sweeps", "Against PyTorch",
-                    "Compile time", "Eager calls", "A big join"):
+                    "Compile time", "Eager calls", "A big join", "Loss law"):
         assert f"## {heading}" in table
 
     # --only re-measures the modules it names and keeps every other section of the file.

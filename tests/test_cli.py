@@ -118,8 +118,16 @@ def test_the_last_32_bit_step_is_evaluated_exactly(capsys):
 
 
 def _nan_schedule(monkeypatch):
-    """constant() made to return NaN: no family does (that is a rule), so plotting one needs a broken one."""
+    """constant() made to return NaN: no family does (that is a rule), so plotting one needs a
+    broken one. The eager calls' compiled plans are forgotten before and after: a plan traced
+    with the broken method would otherwise serve every later constant of the same structure
+    (undoing the patch does not recompile what was compiled with it)."""
+    from jaxlr import _eager
+
+    _eager.clear()
     monkeypatch.setattr(jaxlr.constant, "_value", lambda self, step: np.float32("nan") * step)
+    monkeypatch.setattr(_eager, "_plans", type(_eager._plans)())  # a scratch cache, dropped with the patch
+    monkeypatch.setattr(_eager, "_memo", {})
 
 
 @pytest.mark.parametrize(
